@@ -1,0 +1,216 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/eventmanager/eventmanager/internal/store"
+	"github.com/google/uuid"
+)
+
+// pathID reads a UUID path parameter; a malformed one cannot name a resource.
+func pathID(r *http.Request, name string) (string, error) {
+	id := r.PathValue(name)
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return "", badRequest("INVALID_ID", name, "must be a UUID")
+	}
+	return id, nil
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.EventFilter{Search: strings.TrimSpace(q.Get("search"))}
+	var err error
+	if f.Limit, err = pageLimit(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	switch q.Get("archived") {
+	case "", "false":
+	case "true":
+		f.Archived = true
+	default:
+		s.writeError(w, r, invalid("archived", "must be true or false"))
+		return
+	}
+	if utf8.RuneCountInString(f.Search) > 200 {
+		s.writeError(w, r, invalid("search", "is longer than 200 characters"))
+		return
+	}
+	var cur store.EventCursor
+	if ok, err := decodeCursor(r, &cur); err != nil {
+		s.writeError(w, r, err)
+		return
+	} else if ok {
+		if _, perr := uuid.Parse(cur.ID); perr != nil {
+			s.writeError(w, r, badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned"))
+			return
+		}
+		f.After = &cur
+	}
+	// One more than asked tells whether another page follows, without a count query.
+	want := f.Limit
+	f.Limit++
+	events, err := s.store.ListEvents(r.Context(), principal(r.Context()).TenantID, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp := listResponse[store.Event]{Data: events}
+	if len(events) > want {
+		resp.Data = events[:want]
+		last := resp.Data[want-1]
+		next := encodeCursor(store.EventCursor{StartDate: last.StartDate, ID: last.ID})
+		resp.NextCursor = &next
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	e, err := s.store.GetEvent(r.Context(), principal(r.Context()).TenantID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// eventRequest is the body of POST and PATCH; PATCH leaves absent fields unchanged.
+type eventRequest struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+	Location    *string `json:"location"`
+	StartDate   *string `json:"start_date"`
+	EndDate     *string `json:"end_date"`
+}
+
+// validate checks the fields present and parses the dates.
+func (req eventRequest) validate() (start, end *time.Time, err error) {
+	if req.Name != nil {
+		n := strings.TrimSpace(*req.Name)
+		*req.Name = n
+		if n == "" || utf8.RuneCountInString(n) > 200 {
+			return nil, nil, invalid("name", "must be 1 to 200 characters")
+		}
+	}
+	if req.Description != nil && utf8.RuneCountInString(*req.Description) > 10000 {
+		return nil, nil, invalid("description", "must be at most 10000 characters")
+	}
+	if req.Location != nil && utf8.RuneCountInString(*req.Location) > 500 {
+		return nil, nil, invalid("location", "must be at most 500 characters")
+	}
+	if start, err = parseTime("start_date", req.StartDate); err != nil {
+		return nil, nil, err
+	}
+	if end, err = parseTime("end_date", req.EndDate); err != nil {
+		return nil, nil, err
+	}
+	if start != nil && end != nil && end.Before(*start) {
+		return nil, nil, invalid("end_date", "must not be before start_date")
+	}
+	return start, end, nil
+}
+
+func parseTime(field string, v *string) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, *v)
+	if err != nil {
+		return nil, invalid(field, "must be an RFC 3339 time, e.g. 2026-06-01T18:00:00Z")
+	}
+	if t.Year() < 1900 || t.Year() > 9999 {
+		return nil, invalid(field, "must be a year from 1900 to 9999")
+	}
+	t = t.UTC()
+	return &t, nil
+}
+
+func (s *Server) actor(r *http.Request) store.Actor {
+	return store.Actor{UserID: principal(r.Context()).UserID, RequestID: requestID(r.Context()), IP: clientIP(r)}
+}
+
+func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
+	var req eventRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"name", req.Name}, {"start_date", req.StartDate}, {"end_date", req.EndDate}} {
+		if f.v == nil {
+			s.writeError(w, r, invalid(f.name, "is required"))
+			return
+		}
+	}
+	start, end, err := req.validate()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in := store.EventInput{Name: *req.Name, StartDate: *start, EndDate: *end}
+	if req.Description != nil {
+		in.Description = *req.Description
+	}
+	if req.Location != nil {
+		in.Location = *req.Location
+	}
+	e, err := s.store.CreateEvent(r.Context(), principal(r.Context()).TenantID, s.actor(r), in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/events/"+e.ID)
+	writeJSON(w, http.StatusCreated, e)
+}
+
+func (s *Server) updateEvent(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req eventRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	start, end, err := req.validate()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := store.EventPatch{Name: req.Name, Description: req.Description, Location: req.Location, StartDate: start, EndDate: end}
+	e, err := s.store.UpdateEvent(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+func (s *Server) archiveEvent(w http.ResponseWriter, r *http.Request) { s.setArchived(w, r, true) }
+func (s *Server) restoreEvent(w http.ResponseWriter, r *http.Request) { s.setArchived(w, r, false) }
+
+func (s *Server) setArchived(w http.ResponseWriter, r *http.Request, archived bool) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	e, err := s.store.SetEventArchived(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), archived)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}

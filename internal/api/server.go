@@ -1,0 +1,112 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/eventmanager/eventmanager/internal/auth"
+	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/eventmanager/eventmanager/internal/store"
+)
+
+// Deps are what the API needs.
+type Deps struct {
+	DB       *db.DB
+	Store    *store.Store
+	Logger   *slog.Logger
+	TokenTTL time.Duration
+}
+
+// Server holds the API's dependencies; its Handler serves every route.
+type Server struct {
+	db       *db.DB
+	store    *store.Store
+	log      *slog.Logger
+	tokenTTL time.Duration
+	mux      *http.ServeMux
+}
+
+// access says who may call a route.
+type access func(auth.Role) bool
+
+var (
+	public   access // nil: no token needed
+	signedIn access = func(auth.Role) bool { return true }
+	writers  access = auth.CanWriteCompetition
+)
+
+// New builds the API server and its route table.
+func New(d Deps) *Server {
+	s := &Server{db: d.DB, store: d.Store, log: d.Logger, tokenTTL: d.TokenTTL, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.handle("GET /healthz", public, s.healthz)
+	s.handle("GET /readyz", public, s.readyz)
+
+	s.handle("POST /api/v1/auth/login", public, s.login)
+	s.handle("POST /api/v1/auth/logout", signedIn, s.logout)
+	s.handle("GET /api/v1/auth/me", signedIn, s.me)
+
+	s.handle("GET /api/v1/events", signedIn, s.listEvents)
+	s.handle("POST /api/v1/events", writers, s.createEvent)
+	s.handle("GET /api/v1/events/{id}", signedIn, s.getEvent)
+	s.handle("PATCH /api/v1/events/{id}", writers, s.updateEvent)
+	s.handle("DELETE /api/v1/events/{id}", writers, s.archiveEvent)
+	s.handle("POST /api/v1/events/{id}/restore", writers, s.restoreEvent)
+}
+
+// Handle adds a route; tests use it to add routes of their own (a deliberately slow one).
+func (s *Server) Handle(pattern string, h http.HandlerFunc) { s.handle(pattern, public, h) }
+
+func (s *Server) handle(pattern string, allow access, h http.HandlerFunc) {
+	if allow != nil {
+		h = s.authenticated(allow, h)
+	}
+	s.mux.Handle(pattern, h)
+}
+
+// Handler is the whole HTTP interface, middleware included.
+func (s *Server) Handler() http.Handler {
+	return s.withRequestID(s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch))))
+}
+
+// dispatch routes the request, answering unknown paths and methods with the JSON error envelope
+// instead of net/http's plain text.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	// mux.Handler only finds the route; mux.ServeHTTP also fills in the path values.
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		if f, ok := r.Context().Value(logFieldsKey{}).(*logFields); ok {
+			f.pattern = pattern
+		}
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	if allowed := s.allowedMethods(r); allowed != "" {
+		w.Header().Set("Allow", allowed)
+		s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Message: "allowed: " + allowed})
+		return
+	}
+	s.writeError(w, r, &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: "no such route"})
+}
+
+func (s *Server) allowedMethods(r *http.Request) string {
+	allowed := ""
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			if allowed != "" {
+				allowed += ", "
+			}
+			allowed += m
+		}
+	}
+	return allowed
+}

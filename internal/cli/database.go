@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/eventmanager/eventmanager/internal/config"
+	"github.com/eventmanager/eventmanager/internal/localpg"
+)
+
+// privateDatabase is the database name used on the private PostgreSQL.
+const privateDatabase = "eventmanager"
+
+// database is where the service's data lives: DATABASE_URL, or the private PostgreSQL.
+type database struct {
+	pooled config.Database // what the pool uses
+	direct string          // what migrations use: DIRECT_DATABASE_URL, or the pooled URL
+	local  *localpg.Server // nil unless running a private PostgreSQL
+}
+
+// openDatabase resolves the database, starting the private PostgreSQL when DATABASE_URL is unset.
+// Call close when done: it stops the private server.
+func openDatabase(ctx context.Context, cfg config.Config, dataDir string, log *slog.Logger) (*database, error) {
+	d := &database{pooled: cfg.Database}
+	if !cfg.DatabaseSet {
+		srv, err := localpg.Start(ctx, localpg.Options{DataDir: dataDir, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		d.local = srv
+		if err := srv.EnsureDatabase(ctx, privateDatabase); err != nil {
+			d.close(ctx)
+			return nil, err
+		}
+		pooled, err := config.ParseDatabaseURL(srv.URL(privateDatabase))
+		if err != nil {
+			d.close(ctx)
+			return nil, fmt.Errorf("private PostgreSQL URL: %w", err)
+		}
+		d.pooled = pooled
+		log.Info("using private PostgreSQL", "data_dir", srv.DataDir(), "url", pooled.Redacted)
+	}
+	d.direct = d.pooled.ConnString
+	if cfg.DirectSet {
+		d.direct = cfg.Direct.ConnString
+	}
+	return d, nil
+}
+
+// close stops the private PostgreSQL, if one runs.
+func (d *database) close(ctx context.Context) {
+	if d.local != nil {
+		_ = d.local.Stop(context.WithoutCancel(ctx))
+	}
+}

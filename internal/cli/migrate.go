@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/eventmanager/eventmanager/internal/config"
+	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/pressly/goose/v3"
+)
+
+const migrateUsage = `Usage: eventmanager migrate up|down|status|redo [flags]
+
+  up      apply every pending migration
+  down    roll back the latest migration
+  status  list migrations and whether each is applied
+  redo    roll back the latest migration and apply it again
+
+Migrations run on DIRECT_DATABASE_URL when set (never through PgBouncer), else DATABASE_URL, else the
+private PostgreSQL. A PostgreSQL advisory lock makes concurrent runs apply each migration once.
+`
+
+func migrate(ctx context.Context, args []string, env Env) int {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(env.Stderr, migrateUsage); fs.PrintDefaults() }
+	cfg, ok := loadConfig(env)
+	if !ok {
+		return exitUsage
+	}
+	dataDir := fs.String("data-dir", cfg.PGDataDir, "data folder of the private PostgreSQL (PG_DATA_DIR)")
+	if len(args) == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	command := args[0]
+	if command == "-h" || command == "--help" || command == "help" {
+		fs.Usage()
+		return exitOK
+	}
+	if done, code := parseFlags(fs, args[1:], env); done {
+		return code
+	}
+	switch command {
+	case "up", "down", "status", "redo":
+	default:
+		fmt.Fprintf(env.Stderr, "eventmanager migrate: unknown command %q (want up, down, status or redo)\n", command)
+		return exitUsage
+	}
+	log := newLogger(cfg, env.Stderr)
+	database, err := openDatabase(ctx, cfg, *dataDir, log)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "eventmanager migrate: "+config.RedactURL(err.Error()))
+		return exitFailed
+	}
+	defer database.close(ctx)
+	if err := runMigrate(ctx, command, database.direct, env); err != nil {
+		fmt.Fprintln(env.Stderr, "eventmanager migrate "+command+": "+config.RedactURL(err.Error()))
+		return exitFailed
+	}
+	return exitOK
+}
+
+func runMigrate(ctx context.Context, command, connString string, env Env) error {
+	m, err := db.NewMigrator(connString, nil)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	switch command {
+	case "up":
+		results, err := m.Up(ctx)
+		for _, r := range results {
+			fmt.Fprintf(env.Stdout, "applied %s (%s)\n", r.Source.Path, r.Duration.Round(1e6))
+		}
+		if err == nil && len(results) == 0 {
+			fmt.Fprintln(env.Stdout, "no pending migrations")
+		}
+		return err
+	case "down":
+		r, err := m.Down(ctx)
+		if r != nil {
+			fmt.Fprintf(env.Stdout, "rolled back %s\n", r.Source.Path)
+		}
+		return err
+	case "redo":
+		if err := m.Redo(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(env.Stdout, "redone the latest migration")
+		return nil
+	}
+	statuses, err := m.Status(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tMIGRATION\tAPPLIED")
+	for _, s := range statuses {
+		applied := "pending"
+		if s.State == goose.StateApplied {
+			applied = s.AppliedAt.UTC().Format("2006-01-02 15:04:05Z")
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", s.Source.Version, s.Source.Path, applied)
+	}
+	return tw.Flush()
+}

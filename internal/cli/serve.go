@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/eventmanager/eventmanager/internal/api"
+	"github.com/eventmanager/eventmanager/internal/config"
+	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/eventmanager/eventmanager/internal/store"
+)
+
+const serveUsage = `Usage: eventmanager serve [flags]
+
+Starts the HTTP API on PORT (default 3000). Without DATABASE_URL it runs a private PostgreSQL in
+PG_DATA_DIR. It waits up to DB_STARTUP_WAIT for the database, applies pending migrations (unless
+--no-migrate) and stops gracefully on SIGINT or SIGTERM.
+
+Flags:
+`
+
+func serve(ctx context.Context, args []string, env Env) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(env.Stderr, serveUsage); fs.PrintDefaults() }
+	cfg, ok := loadConfig(env)
+	if !ok {
+		return exitUsage
+	}
+	noMigrate := fs.Bool("no-migrate", false, "do not apply pending migrations on start")
+	demo := fs.Bool("demo", false, "create the demo tenant on first start and print a ready-to-paste curl command")
+	dataDir := fs.String("data-dir", cfg.PGDataDir, "data folder of the private PostgreSQL (PG_DATA_DIR)")
+	if done, code := parseFlags(fs, args, env); done {
+		return code
+	}
+	log := newLogger(cfg, env.Stderr)
+	if err := runServe(ctx, cfg, serveOptions{noMigrate: *noMigrate, demo: *demo, dataDir: *dataDir}, log, env); err != nil {
+		log.Error("serve failed", "error", config.RedactURL(err.Error()))
+		fmt.Fprintln(env.Stderr, "eventmanager serve: "+config.RedactURL(err.Error()))
+		return exitFailed
+	}
+	return exitOK
+}
+
+type serveOptions struct {
+	noMigrate bool
+	demo      bool
+	dataDir   string
+}
+
+func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *slog.Logger, env Env) error {
+	database, err := openDatabase(ctx, cfg, opts.dataDir, log)
+	if err != nil {
+		return err
+	}
+	defer database.close(ctx)
+
+	pool, err := db.Open(database.pooled, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	log.Info("database pool configured", "url", database.pooled.Redacted,
+		"connection_limit", database.pooled.ConnectionLimit, "pool_timeout", database.pooled.PoolTimeout.String(),
+		"connect_timeout", database.pooled.ConnectTimeout.String())
+	if err := pool.WaitReady(ctx, cfg.DBStartupWait); err != nil {
+		return err
+	}
+	if !opts.noMigrate {
+		if err := db.MigrateUp(ctx, database.direct, log); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	st := store.New(pool)
+	if opts.demo {
+		if err := ensureDemo(ctx, st, cfg, env); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL})
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	if err != nil {
+		return err
+	}
+	return ServeHTTP(ctx, ln, srv.Handler(), cfg.ShutdownTimeout, log)
+}
+
+// ServeHTTP serves h on ln until ctx ends, then shuts down gracefully: it stops accepting, lets
+// in-flight requests finish for up to shutdownTimeout, and returns.
+func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, shutdownTimeout time.Duration, log *slog.Logger) error {
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("shutdown timeout reached: closing remaining connections")
+		_ = hs.Close()
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return serr
+	}
+	log.Info("stopped")
+	return nil
+}

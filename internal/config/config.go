@@ -1,0 +1,61 @@
+// Package config reads the service's settings from the environment and parses DATABASE_URL,
+// including the Prisma-style pool parameters that operators of this product already use.
+package config
+
+import "time"
+
+// Database is a parsed DATABASE_URL (see ParseDatabaseURL): the connection string for pgx, our
+// parameters removed, and the pool settings taken from them.
+type Database struct {
+	// ConnString is what pgx gets: the URL (or keyword/value string) without our parameters,
+	// everything else exactly as written. It contains the password: never log it; log Redacted.
+	ConnString string
+	// Redacted is the string as given, our parameters included, with the password replaced by
+	// "***": safe for logs and errors.
+	Redacted string
+	// ConnectionLimit is the maximum number of connections in the pool (connection_limit).
+	ConnectionLimit int32
+	// PoolTimeout is how long a request waits for a free connection (pool_timeout); 0 waits without limit.
+	PoolTimeout time.Duration
+	// ConnectTimeout bounds opening one new connection (connect_timeout); 0 waits without limit.
+	ConnectTimeout time.Duration
+	// Schema is the search_path of every connection (schema). It is an SQL identifier that may
+	// hold upper-case letters, so quote it (pgx.Identifier{Schema}.Sanitize()) when setting it.
+	Schema string
+	// PgBouncer is true behind PgBouncer in transaction mode: no named prepared statements (pgbouncer).
+	PgBouncer bool
+	// StatementCacheSize is the number of prepared statements cached per connection; 0 turns it
+	// off. It is 0 by default when PgBouncer is true, and may not be more than 0 then.
+	StatementCacheSize int
+	// SocketTimeout is the longest a single query may run before the client gives up; 0 means none.
+	SocketTimeout time.Duration
+}
+
+// QueryTimeouts are the timeouts of the four query classes.
+type QueryTimeouts struct {
+	Simple   time.Duration // QUERY_TIMEOUT_SIMPLE, default 1s
+	Standard time.Duration // QUERY_TIMEOUT_STANDARD, default 5s
+	Complex  time.Duration // QUERY_TIMEOUT_COMPLEX, default 15s
+	Report   time.Duration // QUERY_TIMEOUT_REPORT, default 30s
+}
+
+// Config is every setting of the service, read from the environment.
+type Config struct {
+	Port int // PORT, default 3000
+	// Database is DATABASE_URL parsed; DatabaseSet is false when DATABASE_URL is empty, and then
+	// the service runs its own private PostgreSQL.
+	Database    Database
+	DatabaseSet bool
+	// Direct is DIRECT_DATABASE_URL parsed (migrations and advisory locks bypassing PgBouncer);
+	// DirectSet is false when unset, and then Database is used.
+	Direct          Database
+	DirectSet       bool
+	DBStartupWait   time.Duration // DB_STARTUP_WAIT, default 30s
+	PGDataDir       string        // PG_DATA_DIR, default ./var/postgres (private PostgreSQL)
+	LogFormat       string        // LOG_FORMAT: auto (default), json, text
+	LogLevel        string        // LOG_LEVEL: debug, info (default), warn, error
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, default 30s
+	TokenTTL        time.Duration // TOKEN_TTL, default 12h
+	QueryTimeouts   QueryTimeouts
+	SlowQuery       time.Duration // SLOW_QUERY_THRESHOLD, default 100ms
+}

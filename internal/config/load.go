@@ -1,0 +1,156 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+// Defaults of the settings Load reads. They are exported so that the CLI's help and
+// .env.example can quote the same values.
+const (
+	DefaultPort            = 3000
+	DefaultDBStartupWait   = 30 * time.Second
+	DefaultPGDataDir       = "./var/postgres"
+	DefaultLogFormat       = "auto"
+	DefaultLogLevel        = "info"
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultTokenTTL        = 12 * time.Hour
+	DefaultSlowQuery       = 100 * time.Millisecond
+)
+
+// DefaultQueryTimeouts are the query class timeouts when no QUERY_TIMEOUT_* variable is set.
+var DefaultQueryTimeouts = QueryTimeouts{
+	Simple:   1 * time.Second,
+	Standard: 5 * time.Second,
+	Complex:  15 * time.Second,
+	Report:   30 * time.Second,
+}
+
+// Load reads every setting from getenv (os.Getenv in production; a map lookup in tests) and
+// validates it. An unset or empty variable takes its default; surrounding whitespace is ignored,
+// because .env files often leave a trailing space or carriage return.
+//
+// It returns the first bad setting (the plain settings in the order of the Config fields, then
+// DATABASE_URL, then DIRECT_DATABASE_URL) as a *ParamError, or a *URLError for a connection
+// string that is wrong as a whole: one line that start-up prints before exiting with status 2.
+// No error contains a password.
+//
+// DATABASE_URL is optional: empty means the service runs its own private PostgreSQL
+// (DatabaseSet is false). DIRECT_DATABASE_URL is optional too, but only beside DATABASE_URL,
+// since it exists to bypass the PgBouncer that DATABASE_URL points at.
+func Load(getenv func(string) string) (Config, error) {
+	l := loader{getenv: getenv}
+	c := Config{
+		Port:            l.port("PORT", DefaultPort),
+		DBStartupWait:   l.duration("DB_STARTUP_WAIT", DefaultDBStartupWait, true),
+		PGDataDir:       l.str("PG_DATA_DIR", DefaultPGDataDir),
+		LogFormat:       l.oneOf("LOG_FORMAT", DefaultLogFormat, "auto", "json", "text"),
+		LogLevel:        l.oneOf("LOG_LEVEL", DefaultLogLevel, "debug", "info", "warn", "error"),
+		ShutdownTimeout: l.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout, false),
+		TokenTTL:        l.duration("TOKEN_TTL", DefaultTokenTTL, false),
+		QueryTimeouts: QueryTimeouts{
+			Simple:   l.duration("QUERY_TIMEOUT_SIMPLE", DefaultQueryTimeouts.Simple, false),
+			Standard: l.duration("QUERY_TIMEOUT_STANDARD", DefaultQueryTimeouts.Standard, false),
+			Complex:  l.duration("QUERY_TIMEOUT_COMPLEX", DefaultQueryTimeouts.Complex, false),
+			Report:   l.duration("QUERY_TIMEOUT_REPORT", DefaultQueryTimeouts.Report, false),
+		},
+		SlowQuery: l.duration("SLOW_QUERY_THRESHOLD", DefaultSlowQuery, true),
+	}
+	if l.err != nil {
+		return Config{}, l.err
+	}
+
+	// The connection strings come after the plain settings only so that the simple mistakes are
+	// reported first; their parse touches pgx (which may read certificate files).
+	var err error
+	if raw := strings.TrimSpace(getenv("DATABASE_URL")); raw != "" {
+		if c.Database, err = parseDatabaseURL("DATABASE_URL", raw); err != nil {
+			return Config{}, err
+		}
+		c.DatabaseSet = true
+	}
+	if raw := strings.TrimSpace(getenv("DIRECT_DATABASE_URL")); raw != "" {
+		if !c.DatabaseSet {
+			return Config{}, &URLError{Var: "DIRECT_DATABASE_URL", Msg: "is set but DATABASE_URL is not; set both, or neither to run the private PostgreSQL"}
+		}
+		if c.Direct, err = parseDatabaseURL("DIRECT_DATABASE_URL", raw); err != nil {
+			return Config{}, err
+		}
+		c.DirectSet = true
+	}
+	return c, nil
+}
+
+// loader reads variables and keeps the first error, so that Load reads as a list of settings.
+type loader struct {
+	getenv func(string) string
+	err    error
+}
+
+// get returns the trimmed value, or "" when unset, empty, or an earlier setting failed.
+func (l *loader) get(name string) string {
+	if l.err != nil {
+		return ""
+	}
+	return strings.TrimSpace(l.getenv(name))
+}
+
+func (l *loader) fail(name, value, accepted string) {
+	l.err = &ParamError{Param: name, Value: value, Accepted: accepted}
+}
+
+func (l *loader) str(name, def string) string {
+	if v := l.get(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (l *loader) port(name string, def int) int {
+	v := l.get(name)
+	if v == "" {
+		return def
+	}
+	n, ok := parseWhole(v, 1, 65535)
+	if !ok {
+		l.fail(name, v, "want a whole number from 1 to 65535")
+		return 0
+	}
+	return n
+}
+
+// oneOf accepts one of the given words, in any case (operators write LOG_LEVEL=INFO), and
+// returns it in lower case so that the rest of the code compares with constants.
+func (l *loader) oneOf(name, def string, words ...string) string {
+	v := l.get(name)
+	if v == "" {
+		return def
+	}
+	for _, w := range words {
+		if strings.EqualFold(v, w) {
+			return w
+		}
+	}
+	l.fail(name, v, "want one of "+strings.Join(words, ", "))
+	return ""
+}
+
+// duration reads a Go duration (300ms, 5s, 1m30s). allowZero separates the settings where 0 has
+// a meaning (do not wait; log every query) from those where it would only break the service
+// (a 0 query timeout fails every query; a 0 token lifetime logs everyone out at once).
+func (l *loader) duration(name string, def time.Duration, allowZero bool) time.Duration {
+	v := l.get(name)
+	if v == "" {
+		return def
+	}
+	accepted := "want a positive duration such as 500ms, 5s, 2m or 1h30m"
+	if allowZero {
+		accepted = "want a duration of 0 or more, such as 0, 500ms, 5s, 2m or 1h30m"
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d == 0 && !allowZero {
+		l.fail(name, v, accepted)
+		return 0
+	}
+	return d
+}

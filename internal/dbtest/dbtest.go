@@ -1,0 +1,389 @@
+package dbtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/eventmanager/eventmanager/internal/localpg"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// EnvURL names the environment variable that points the tests at an existing server.
+const EnvURL = "TEST_DATABASE_URL"
+
+const (
+	// tempPrefix names the temporary folders of throwaway clusters, so that folders left by crashed
+	// runs can be found and removed.
+	tempPrefix   = "eventmanager-pg-"
+	setupTimeout = 3 * time.Minute
+	opTimeout    = time.Minute
+	// staleAfter keeps cleanup away from folders that a starting test binary has not locked yet.
+	staleAfter = time.Minute
+)
+
+// clusterSettings trade durability for speed (the cluster is thrown away) and allow many connections,
+// since every parallel test opens its own pool.
+var clusterSettings = map[string]string{
+	"fsync":              "off",
+	"synchronous_commit": "off",
+	"full_page_writes":   "off",
+	"max_connections":    "300",
+}
+
+var (
+	mainCalled atomic.Bool
+
+	// envMu guards env, envErr and tornDown. Setup runs with it held, so a teardown started by a signal
+	// waits for a cluster that is still starting instead of leaking it.
+	envMu    sync.Mutex
+	env      *environment
+	envErr   error
+	tornDown bool
+
+	// templateMu guards the template fields; it is never held while taking envMu.
+	templateMu   sync.Mutex
+	templateName string
+	templateErr  error
+
+	// createMu serialises CREATE DATABASE: a clone fails while another session uses its template.
+	createMu sync.Mutex
+)
+
+// environment is the server that this test binary's databases live on.
+type environment struct {
+	server  *localpg.Server // nil when TEST_DATABASE_URL is used
+	tempDir string          // the throwaway cluster's folder
+	baseURL string          // superuser URL of the maintenance database
+	admin   *pgxpool.Pool   // connections to baseURL for CREATE and DROP DATABASE
+}
+
+// Main runs the tests of a package that uses dbtest and must be called from its TestMain. The server
+// is started (or TEST_DATABASE_URL connected to) lazily, by the first test that asks for a database;
+// after the tests Main drops the template, stops the cluster and removes its folder, also when the run
+// is interrupted with SIGINT or SIGTERM. A failed clean-up fails the run.
+func Main(m *testing.M) {
+	mainCalled.Store(true)
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig, ok := <-signals
+		if !ok {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "dbtest: %v: removing the test databases\n", sig)
+		if err := teardown(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+		os.Exit(1)
+	}()
+	code := m.Run()
+	signal.Stop(signals)
+	close(signals)
+	if err := teardown(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// NewDatabase returns the URL of a new database holding the migrated schema, for the exclusive use of
+// the test, and drops it when the test ends. The URL is a superuser's (the Unix socket of the
+// throwaway cluster, or TEST_DATABASE_URL's server and user).
+func NewDatabase(t testing.TB) string {
+	t.Helper()
+	e := mustEnv(t)
+	tmpl, err := migratedTemplate(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.newDatabase(t, tmpl)
+}
+
+// NewEmptyDatabase is like NewDatabase but the database has no schema at all (cloned from template0),
+// for tests of the migrations themselves.
+func NewEmptyDatabase(t testing.TB) string {
+	t.Helper()
+	return mustEnv(t).newDatabase(t, "template0")
+}
+
+// Server returns the throwaway cluster of this test binary, starting it if needed, or nil when the
+// tests run against TEST_DATABASE_URL. Tests that restart or inspect the server skip when it is nil.
+func Server(t testing.TB) *localpg.Server {
+	t.Helper()
+	return mustEnv(t).server
+}
+
+func mustEnv(t testing.TB) *environment {
+	t.Helper()
+	if !mainCalled.Load() {
+		// Without Main nobody stops the cluster or drops the template at the end.
+		t.Fatal("dbtest: the package's TestMain must call dbtest.Main: func TestMain(m *testing.M) { dbtest.Main(m) }")
+	}
+	envMu.Lock()
+	defer envMu.Unlock()
+	if tornDown {
+		t.Fatal("dbtest: used after the tests finished")
+	}
+	if env == nil && envErr == nil {
+		env, envErr = setup()
+	}
+	if envErr != nil {
+		// Not a skip: a machine without PostgreSQL must not pass the database tests silently.
+		t.Fatal(envErr)
+	}
+	return env
+}
+
+func setup() (*environment, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	if connString := os.Getenv(EnvURL); connString != "" {
+		admin, err := newAdminPool(ctx, connString)
+		if err != nil {
+			return nil, fmt.Errorf("dbtest: %s: %w", EnvURL, err)
+		}
+		return &environment{baseURL: connString, admin: admin}, nil
+	}
+	removeStaleClusters()
+	dir, err := os.MkdirTemp("", tempPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("dbtest: %w", err)
+	}
+	// When the tests run as root the server runs as the postgres user, which must pass through here.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("dbtest: %w", err)
+	}
+	server, err := localpg.Start(ctx, localpg.Options{DataDir: filepath.Join(dir, "data"), ServerSettings: clusterSettings})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("dbtest: start the test cluster (or set %s): %w", EnvURL, err)
+	}
+	e := &environment{server: server, tempDir: dir, baseURL: server.URL("postgres")}
+	if e.admin, err = newAdminPool(ctx, e.baseURL); err != nil {
+		e.close()
+		return nil, fmt.Errorf("dbtest: %w", err)
+	}
+	return e, nil
+}
+
+func newAdminPool(ctx context.Context, connString string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, err
+	}
+	// Creations are serialised; drops at the end of parallel tests may overlap a little.
+	cfg.MaxConns = 4
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// migratedTemplate creates and migrates the template database the first time it is asked for.
+func migratedTemplate(e *environment) (string, error) {
+	templateMu.Lock()
+	defer templateMu.Unlock()
+	if templateName != "" || templateErr != nil {
+		return templateName, templateErr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	// Unique per process: test binaries of several packages may share TEST_DATABASE_URL's server.
+	name := fmt.Sprintf("eventmanager_tmpl_%d_%s", os.Getpid(), randomSuffix())
+	templateErr = func() error {
+		if err := e.exec(ctx, "CREATE DATABASE "+ident(name)); err != nil {
+			return fmt.Errorf("dbtest: create template database: %w", err)
+		}
+		if err := db.MigrateUp(ctx, e.urlFor(name), nil); err != nil {
+			e.drop(ctx, name)
+			return fmt.Errorf("dbtest: migrate template database: %w", err)
+		}
+		// A stray session on the template would make every clone fail; now none can open.
+		if err := e.exec(ctx, "ALTER DATABASE "+ident(name)+" WITH ALLOW_CONNECTIONS false"); err != nil {
+			e.drop(ctx, name)
+			return fmt.Errorf("dbtest: lock template database: %w", err)
+		}
+		return nil
+	}()
+	if templateErr == nil {
+		templateName = name
+	}
+	return templateName, templateErr
+}
+
+func (e *environment) newDatabase(t testing.TB, template string) string {
+	t.Helper()
+	name := databaseName(t.Name())
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	createMu.Lock()
+	// CREATE DATABASE waits up to 5 s for sessions that are just leaving the template (the migration's
+	// connection closes asynchronously on the server side).
+	err := e.exec(ctx, "CREATE DATABASE "+ident(name)+" TEMPLATE "+ident(template))
+	createMu.Unlock()
+	if err != nil {
+		t.Fatalf("dbtest: create database %s from %s: %v", name, template, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if err := e.drop(ctx, name); err != nil {
+			t.Errorf("dbtest: %v", err)
+		}
+	})
+	return e.urlFor(name)
+}
+
+func (e *environment) exec(ctx context.Context, sql string) error {
+	_, err := e.admin.Exec(ctx, sql)
+	return err
+}
+
+// drop removes a database, ending the sessions that tests left open on it.
+func (e *environment) drop(ctx context.Context, name string) error {
+	if err := e.exec(ctx, "DROP DATABASE IF EXISTS "+ident(name)+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
+}
+
+// urlFor is the URL of the named database on this environment's server.
+func (e *environment) urlFor(name string) string {
+	if e.server != nil {
+		return e.server.URL(name)
+	}
+	return withDatabase(e.baseURL, name)
+}
+
+// close stops what setup started; it is the caller's to drop the template first.
+func (e *environment) close() error {
+	if e.admin != nil {
+		e.admin.Close()
+	}
+	if e.server == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	err := e.server.Stop(ctx)
+	if rmErr := os.RemoveAll(e.tempDir); rmErr != nil {
+		err = errors.Join(err, rmErr)
+	}
+	return err
+}
+
+// teardown drops the template and stops the cluster. Safe to call more than once.
+func teardown() error {
+	envMu.Lock()
+	defer envMu.Unlock()
+	if tornDown {
+		return nil
+	}
+	tornDown = true
+	if env == nil {
+		return nil
+	}
+	var errs []error
+	templateMu.Lock()
+	name := templateName
+	templateMu.Unlock()
+	// Only a shared server needs the template dropped; a throwaway cluster goes as a whole.
+	if name != "" && env.server == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		errs = append(errs, env.drop(ctx, name))
+		cancel()
+	}
+	errs = append(errs, env.close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("dbtest: clean up: %w", err)
+	}
+	return nil
+}
+
+// removeStaleClusters deletes the folders of throwaway clusters whose test binary died without
+// cleaning up (a test timeout panics past Main's clean-up). Their servers are gone already: the kernel
+// stops a localpg server when its parent dies. Folders still locked or recently created are kept.
+func removeStaleClusters() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempPrefix+"*"))
+	for _, dir := range dirs {
+		info, err := os.Stat(dir)
+		if err != nil || !info.IsDir() || time.Since(info.ModTime()) < staleAfter {
+			continue
+		}
+		dataDir := filepath.Join(dir, "data")
+		if locked, err := localpg.Locked(dataDir); err != nil || locked {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dataDir, "postmaster.pid")); err == nil {
+			continue // a server may still run there; leave it to a human
+		}
+		_ = os.RemoveAll(dir)
+	}
+}
+
+// withDatabase returns connString pointing at database name instead, in either of the forms pgx
+// accepts.
+func withDatabase(connString, name string) string {
+	if strings.HasPrefix(connString, "postgres://") || strings.HasPrefix(connString, "postgresql://") {
+		u, err := url.Parse(connString)
+		if err == nil {
+			u.Path, u.RawPath = "/"+name, ""
+			return u.String()
+		}
+	}
+	// Keyword/value form: a later keyword overrides an earlier one. Our names need no quoting.
+	return connString + " dbname=" + name
+}
+
+// databaseName makes a unique, valid database name that shows which test owns it (handy when looking
+// at a shared server): lowercase letters, digits and underscores, at most 63 bytes.
+func databaseName(testName string) string {
+	var b strings.Builder
+	b.WriteString("test_")
+	underscore := true
+	for _, r := range strings.ToLower(testName) {
+		if b.Len() >= 40 {
+			break
+		}
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			underscore = false
+		} else if !underscore {
+			b.WriteByte('_')
+			underscore = true
+		}
+	}
+	if !underscore {
+		b.WriteByte('_')
+	}
+	b.WriteString(randomSuffix())
+	return b.String()
+}
+
+func randomSuffix() string {
+	return fmt.Sprintf("%010x", rand.Uint64()&(1<<40-1))
+}
+
+func ident(name string) string { return pgx.Identifier{name}.Sanitize() }

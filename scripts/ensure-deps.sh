@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what `make run` and `make test` need and do not find: the PostgreSQL server binaries
+# (initdb, pg_ctl, postgres) and a Go toolchain. Debian/Ubuntu only (apt-get); elsewhere it says what
+# to install. It never starts a system PostgreSQL: the service runs its own private one.
+set -euo pipefail
+
+have_pg() {
+  command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1 && return 0
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
+}
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+need=()
+have_pg || need+=(postgresql)
+command -v go >/dev/null 2>&1 || need+=(golang-go)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "missing: ${need[*]}; install PostgreSQL server binaries (initdb, pg_ctl) and Go, then retry" >&2
+  exit 1
+fi
+echo "installing ${need[*]} with apt-get" >&2
+# Do not let the Debian package create and start its own cluster on port 5432: we do not use it.
+as_root mkdir -p /etc/postgresql-common/createcluster.d
+echo 'create_main_cluster = false' | as_root tee /etc/postgresql-common/createcluster.d/eventmanager.conf >/dev/null
+as_root apt-get update -qq
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian's Go may be older than go.mod asks for; GOTOOLCHAIN=auto (the default) then fetches the
+# right toolchain through the Go module proxy.
