@@ -15,7 +15,7 @@ build: deps
 
 ## run: the server on a private PostgreSQL in ./var/postgres, with demo data and a ready curl line.
 run: build
-	PORT=$(PORT) ./$(BIN) serve --demo
+	PORT=$(PORT) exec ./$(BIN) serve --demo
 
 ## test: what CI runs.
 test: deps

@@ -63,7 +63,7 @@ func migrate(ctx context.Context, args []string, env Env) int {
 }
 
 func runMigrate(ctx context.Context, command, connString string, env Env) error {
-	m, err := db.NewMigrator(connString, nil)
+	m, err := db.NewMigrator(connString)
 	if err != nil {
 		return err
 	}

@@ -92,7 +92,8 @@ func Open(settings config.Database, opts Options) (*DB, error) {
 	if _, set := cc.RuntimeParams["application_name"]; !set {
 		cc.RuntimeParams["application_name"] = appName
 	}
-	cc.RuntimeParams["search_path"] = settings.Schema
+	// Quoted, so that a mixed-case schema name is not folded to lower case.
+	cc.RuntimeParams["search_path"] = pgx.Identifier{settings.Schema}.Sanitize()
 	if !settings.PgBouncer {
 		// Session settings are sent in the startup packet: no extra round trip. PgBouncer does not
 		// forward them, so behind it they are set per transaction instead.

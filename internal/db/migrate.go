@@ -23,7 +23,7 @@ type Migrator struct {
 }
 
 // NewMigrator opens one direct connection for migrations. Close it when done.
-func NewMigrator(connString string, logger *slog.Logger) (*Migrator, error) {
+func NewMigrator(connString string) (*Migrator, error) {
 	connCfg, err := pgx.ParseConfig(connString)
 	if err != nil {
 		return nil, err
@@ -35,11 +35,7 @@ func NewMigrator(connString string, logger *slog.Logger) (*Migrator, error) {
 		sqlDB.Close()
 		return nil, err
 	}
-	opts := []goose.ProviderOption{goose.WithSessionLocker(locker)}
-	if logger != nil {
-		opts = append(opts, goose.WithLogger(gooseLogger{logger}), goose.WithVerbose(true))
-	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS, opts...)
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS, goose.WithSessionLocker(locker))
 	if err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("load migrations: %w", err)
@@ -109,18 +105,19 @@ func (d *DB) SchemaVersion(ctx context.Context) (int64, error) {
 
 var opSchemaVersion = Op{Name: "db.schema_version", Class: Simple}
 
-// MigrateUp applies every pending migration on connString and closes its connection.
+// MigrateUp applies every pending migration on connString, logs each one applied (when logger is
+// not nil) and closes its connection.
 func MigrateUp(ctx context.Context, connString string, logger *slog.Logger) error {
-	m, err := NewMigrator(connString, logger)
+	m, err := NewMigrator(connString)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	_, err = m.Up(ctx)
+	results, err := m.Up(ctx)
+	if logger != nil {
+		for _, r := range results {
+			logger.Info("migration applied", "migration", r.Source.Path, "duration_ms", r.Duration.Milliseconds())
+		}
+	}
 	return err
 }
-
-type gooseLogger struct{ l *slog.Logger }
-
-func (g gooseLogger) Fatalf(format string, v ...any) { g.l.Error(fmt.Sprintf(format, v...)) }
-func (g gooseLogger) Printf(format string, v ...any) { g.l.Info(fmt.Sprintf(format, v...)) }
