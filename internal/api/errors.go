@@ -40,11 +40,22 @@ var constraintFields = map[string]string{
 	"tenants_slug_check":        "slug",
 }
 
+var ruleStatus = map[store.RuleKind]int{
+	store.Invalid:       http.StatusBadRequest,
+	store.Refused:       http.StatusConflict,
+	store.Forbidden:     http.StatusForbidden,
+	store.Unprocessable: http.StatusUnprocessableEntity,
+}
+
 // toAPIError maps any error to the answer the client gets. It is the only place that does.
 func toAPIError(err error) *Error {
 	var apiErr *Error
 	if errors.As(err, &apiErr) {
 		return apiErr
+	}
+	var rule *store.RuleError
+	if errors.As(err, &rule) {
+		return &Error{Status: ruleStatus[rule.Kind], Code: rule.Code, Field: rule.Field, Message: rule.Message}
 	}
 	var ce *db.ConstraintError
 	field := ""

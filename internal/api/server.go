@@ -50,16 +50,9 @@ func (s *Server) routes() {
 	s.handle("GET /healthz", public, s.healthz)
 	s.handle("GET /readyz", public, s.readyz)
 
-	s.handle("POST /api/v1/auth/login", public, s.login)
-	s.handle("POST /api/v1/auth/logout", signedIn, s.logout)
-	s.handle("GET /api/v1/auth/me", signedIn, s.me)
-
-	s.handle("GET /api/v1/events", signedIn, s.listEvents)
-	s.handle("POST /api/v1/events", writers, s.createEvent)
-	s.handle("GET /api/v1/events/{id}", signedIn, s.getEvent)
-	s.handle("PATCH /api/v1/events/{id}", writers, s.updateEvent)
-	s.handle("DELETE /api/v1/events/{id}", writers, s.archiveEvent)
-	s.handle("POST /api/v1/events/{id}/restore", writers, s.restoreEvent)
+	// Each resource file registers its own routes.
+	s.authRoutes()
+	s.eventRoutes()
 }
 
 // Handle adds a route; tests use it to add routes of their own (a deliberately slow one).
