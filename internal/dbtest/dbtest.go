@@ -104,7 +104,8 @@ func Main(m *testing.M) {
 
 // NewDatabase returns the URL of a new database holding the migrated schema, for the exclusive use of
 // the test, and drops it when the test ends. The URL is a superuser's (the Unix socket of the
-// throwaway cluster, or TEST_DATABASE_URL's server and user).
+// throwaway cluster, or TEST_DATABASE_URL's server and user) and always has a query string, so a test
+// may append "&connection_limit=1".
 func NewDatabase(t testing.TB) string {
 	t.Helper()
 	e := mustEnv(t)
@@ -154,6 +155,9 @@ func setup() (*environment, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	if connString := os.Getenv(EnvURL); connString != "" {
+		if _, err := withDatabase(connString, "postgres"); err != nil {
+			return nil, fmt.Errorf("dbtest: %s: %w", EnvURL, err)
+		}
 		admin, err := newAdminPool(ctx, connString)
 		if err != nil {
 			return nil, fmt.Errorf("dbtest: %s: %w", EnvURL, err)
@@ -274,7 +278,8 @@ func (e *environment) urlFor(name string) string {
 	if e.server != nil {
 		return e.server.URL(name)
 	}
-	return withDatabase(e.baseURL, name)
+	u, _ := withDatabase(e.baseURL, name) // checked by setup
+	return u
 }
 
 // close stops what setup started; it is the caller's to drop the template first.
@@ -343,18 +348,20 @@ func removeStaleClusters() {
 	}
 }
 
-// withDatabase returns connString pointing at database name instead, in either of the forms pgx
-// accepts.
-func withDatabase(connString, name string) string {
-	if strings.HasPrefix(connString, "postgres://") || strings.HasPrefix(connString, "postgresql://") {
-		u, err := url.Parse(connString)
-		if err == nil {
-			u.Path, u.RawPath = "/"+name, ""
-			return u.String()
-		}
+// withDatabase returns the URL connString pointing at database name instead. The result always has
+// a query string, so that tests may append "&name=value" as they do to the throwaway cluster's URLs;
+// a URL without one gets an application_name, which also tells test sessions apart on a shared server.
+func withDatabase(connString, name string) (string, error) {
+	u, err := url.Parse(connString)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		// Do not echo the value: it holds a password.
+		return "", errors.New("not a postgres:// or postgresql:// URL")
 	}
-	// Keyword/value form: a later keyword overrides an earlier one. Our names need no quoting.
-	return connString + " dbname=" + name
+	u.Path, u.RawPath = "/"+name, ""
+	if u.RawQuery == "" {
+		u.RawQuery = "application_name=eventmanager_test"
+	}
+	return u.String(), nil
 }
 
 // databaseName makes a unique, valid database name that shows which test owns it (handy when looking

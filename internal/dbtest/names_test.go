@@ -30,12 +30,17 @@ func TestWithDatabase(t *testing.T) {
 	for _, tc := range []struct{ in, host string }{
 		{"postgres://u:p%40ss@db.example:5433/postgres?sslmode=disable", "db.example"},
 		{"postgresql://u@/postgres?host=%2Fvar%2Frun%2Fpostgresql", "/var/run/postgresql"},
-		{"host=db.example user=u password=secret dbname=postgres", "db.example"},
-		{"host=db.example user=u", "db.example"},
+		{"postgres://u:secret@db.example", "db.example"},
 	} {
-		cfg, err := pgx.ParseConfig(withDatabase(tc.in, "test_x_1"))
+		u, err := withDatabase(tc.in, "test_x_1")
+		require.NoError(t, err, tc.in)
+		cfg, err := pgx.ParseConfig(u + "&statement_timeout=1000")
 		require.NoError(t, err, tc.in)
 		require.Equal(t, "test_x_1", cfg.Database, tc.in)
 		require.Equal(t, tc.host, cfg.Host, tc.in)
+		require.Equal(t, "1000", cfg.RuntimeParams["statement_timeout"], tc.in)
 	}
+	_, err := withDatabase("host=db.example user=u password=secret", "test_x_1")
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "secret")
 }
