@@ -16,6 +16,8 @@ type Deps struct {
 	Store    *store.Store
 	Logger   *slog.Logger
 	TokenTTL time.Duration
+	// Metrics serves GET /metrics (Prometheus text format); nil leaves the route out.
+	Metrics http.Handler
 }
 
 // Server holds the API's dependencies; its Handler serves every route.
@@ -24,6 +26,7 @@ type Server struct {
 	store    *store.Store
 	log      *slog.Logger
 	tokenTTL time.Duration
+	metrics  http.Handler
 	mux      *http.ServeMux
 }
 
@@ -38,7 +41,7 @@ var (
 
 // New builds the API server and its route table.
 func New(d Deps) *Server {
-	s := &Server{db: d.DB, store: d.Store, log: d.Logger, tokenTTL: d.TokenTTL, mux: http.NewServeMux()}
+	s := &Server{db: d.DB, store: d.Store, log: d.Logger, tokenTTL: d.TokenTTL, metrics: d.Metrics, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -49,10 +52,25 @@ func New(d Deps) *Server {
 func (s *Server) routes() {
 	s.handle("GET /healthz", public, s.healthz)
 	s.handle("GET /readyz", public, s.readyz)
+	if s.metrics != nil {
+		// Public like the health checks: it holds operation names and counts, no tenant data.
+		s.handle("GET /metrics", public, s.metrics.ServeHTTP)
+	}
 
 	// Each resource file registers its own routes.
 	s.authRoutes()
+	s.tenantRoutes()
+	s.userRoutes()
 	s.eventRoutes()
+	s.contestRoutes()
+	s.categoryRoutes()
+	s.criterionRoutes()
+	s.contestantRoutes()
+	s.judgeRoutes()
+	s.assignmentRoutes()
+	s.auditLogRoutes()
+	s.settingRoutes()
+	s.judgingRoutes()
 }
 
 // Handle adds a route; tests use it to add routes of their own (a deliberately slow one).

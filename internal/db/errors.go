@@ -71,8 +71,10 @@ func isOurs(err error) bool {
 }
 
 // translate turns a pgx error into one of ours. parent is the caller's context and queryCtx the one
-// that carried the class deadline: a query whose own deadline passed is a timeout, one whose caller
-// went away is a cancellation.
+// that carried the class deadline: a query whose deadline passed (the class's, or one the caller
+// set) is a timeout, one whose caller went away is a cancellation. SQLSTATE 57014 is the server's
+// word for both (our cancel request after the deadline, or statement_timeout), so the contexts
+// decide between them.
 func translate(err error, parent, queryCtx context.Context) error {
 	if err == nil || isOurs(err) {
 		return err
@@ -90,7 +92,7 @@ func translate(err error, parent, queryCtx context.Context) error {
 		case "23514", "23502", "22001", "22003", "22P02", "22007", "22008":
 			return &ConstraintError{Kind: ErrCheckViolation, Constraint: pgErr.ConstraintName, Column: pgErr.ColumnName}
 		case "57014": // query_canceled: statement_timeout, or our cancel request after a deadline
-			if parent.Err() != nil {
+			if callerLeft(parent) {
 				return wrap(ErrCanceled, err)
 			}
 			return wrap(ErrQueryTimeout, err)
@@ -104,10 +106,10 @@ func translate(err error, parent, queryCtx context.Context) error {
 		}
 		return err
 	}
-	if parent.Err() != nil {
+	if callerLeft(parent) {
 		return wrap(ErrCanceled, err)
 	}
-	if queryCtx != nil && queryCtx.Err() != nil {
+	if parent.Err() != nil || queryCtx != nil && queryCtx.Err() != nil {
 		return wrap(ErrQueryTimeout, err)
 	}
 	var connectErr *pgconn.ConnectError
@@ -124,3 +126,7 @@ func translate(err error, parent, queryCtx context.Context) error {
 	}
 	return err
 }
+
+// callerLeft reports whether the caller cancelled ctx (a client that disconnected), as opposed to
+// a deadline passing.
+func callerLeft(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
