@@ -234,7 +234,9 @@ func TestEventsLifecycle(t *testing.T) {
 
 	// Every change is in the audit log, in the same transaction as the change.
 	var n int
-	require.NoError(t, e.db.QueryRow(context.Background(), opTest, "",
+	acme, err := e.store.TenantBySlug(context.Background(), "acme")
+	require.NoError(t, err)
+	require.NoError(t, e.db.QueryRow(context.Background(), opTest, acme.ID,
 		`SELECT count(*) FROM audit_logs WHERE entity_type = 'event' AND entity_id = $1`, []any{ids[0]}, &n))
 	require.Equal(t, 4, n) // created, updated, archived, restored
 }

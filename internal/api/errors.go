@@ -38,6 +38,10 @@ var constraintFields = map[string]string{
 	"users_tenant_id_email_key": "email",
 	"tenants_slug_key":          "slug",
 	"tenants_slug_check":        "slug",
+	// Competition resources.
+	"contestants_tenant_id_number_key":     "number",
+	"judges_user_id_key":                   "user_id",
+	"assignments_judge_id_category_id_key": "category_id",
 }
 
 var ruleStatus = map[store.RuleKind]int{

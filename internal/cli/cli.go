@@ -35,6 +35,7 @@ const usage = `eventmanager runs judged competitions for many organisations on P
 Usage:
   eventmanager serve [flags]            start the HTTP API (PORT, default 3000)
   eventmanager migrate up|down|status|redo
+  eventmanager tenants create --slug SLUG --name NAME --admin-email EMAIL
   eventmanager version
 
 Configuration comes from the environment; see .env.example. Without DATABASE_URL the service runs
@@ -53,6 +54,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return serve(ctx, args[1:], env)
 	case "migrate":
 		return migrate(ctx, args[1:], env)
+	case "tenants":
+		return tenants(ctx, args[1:], env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, versionString())
 		return exitOK

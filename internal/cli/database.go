@@ -9,7 +9,8 @@ import (
 	"github.com/eventmanager/eventmanager/internal/localpg"
 )
 
-// privateDatabase is the database name used on the private PostgreSQL.
+// privateDatabase is the database name used on the private PostgreSQL, owned by role
+// localpg.ServiceRole, which the pool and the migrations connect as.
 const privateDatabase = "eventmanager"
 
 // database is where the service's data lives: DATABASE_URL, or the private PostgreSQL.
@@ -29,11 +30,18 @@ func openDatabase(ctx context.Context, cfg config.Config, dataDir string, log *s
 			return nil, err
 		}
 		d.local = srv
-		if err := srv.EnsureDatabase(ctx, privateDatabase); err != nil {
+		// The service connects as an ordinary role that owns its database, never as the superuser:
+		// row-level security does not bind superusers (nor BYPASSRLS roles), and the tables FORCE it
+		// on their owner. A database made before the role existed is handed over to it.
+		if err := srv.EnsureRole(ctx, localpg.ServiceRole); err != nil {
 			d.close(ctx)
 			return nil, err
 		}
-		pooled, err := config.ParseDatabaseURL(srv.URL(privateDatabase))
+		if err := srv.EnsureDatabaseOwnedBy(ctx, privateDatabase, localpg.ServiceRole); err != nil {
+			d.close(ctx)
+			return nil, err
+		}
+		pooled, err := config.ParseDatabaseURL(srv.URLAs(privateDatabase, localpg.ServiceRole))
 		if err != nil {
 			d.close(ctx)
 			return nil, fmt.Errorf("private PostgreSQL URL: %w", err)

@@ -2,6 +2,8 @@ package dbtest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -63,12 +65,20 @@ var (
 	createMu sync.Mutex
 )
 
+// sharedServerRole is the owner of the test databases on TEST_DATABASE_URL's server: a name of its
+// own, so that the tests never change the password of a real "eventmanager" role there.
+const sharedServerRole = "eventmanager_test"
+
 // environment is the server that this test binary's databases live on.
 type environment struct {
 	server  *localpg.Server // nil when TEST_DATABASE_URL is used
 	tempDir string          // the throwaway cluster's folder
 	baseURL string          // superuser URL of the maintenance database
 	admin   *pgxpool.Pool   // connections to baseURL for CREATE and DROP DATABASE
+	// role owns every test database and is what NewDatabase's URLs connect as: an ordinary role
+	// (NOSUPERUSER, NOBYPASSRLS), like the service's, so that row-level security applies to tests.
+	role         string
+	rolePassword string // "" on the throwaway cluster, whose Unix socket trusts every role
 }
 
 // Main runs the tests of a package that uses dbtest and must be called from its TestMain. The server
@@ -103,9 +113,10 @@ func Main(m *testing.M) {
 }
 
 // NewDatabase returns the URL of a new database holding the migrated schema, for the exclusive use of
-// the test, and drops it when the test ends. The URL is a superuser's (the Unix socket of the
-// throwaway cluster, or TEST_DATABASE_URL's server and user) and always has a query string, so a test
-// may append "&connection_limit=1".
+// the test, and drops it when the test ends. The URL connects as the database's owner, an ordinary
+// role (neither superuser nor BYPASSRLS) as the service's is, so that row-level security applies; the
+// superuser's URL of the same database is AdminURL. The URL always has a query string, so a test may
+// append "&connection_limit=1".
 func NewDatabase(t testing.TB) string {
 	t.Helper()
 	e := mustEnv(t)
@@ -117,10 +128,30 @@ func NewDatabase(t testing.TB) string {
 }
 
 // NewEmptyDatabase is like NewDatabase but the database has no schema at all (cloned from template0),
-// for tests of the migrations themselves.
+// for tests of the migrations themselves. It is owned by the same ordinary role, which its URL
+// connects as.
 func NewEmptyDatabase(t testing.TB) string {
 	t.Helper()
 	return mustEnv(t).newDatabase(t, "template0")
+}
+
+// AdminURL returns a superuser's URL of the database that dbURL (a URL from NewDatabase or
+// NewEmptyDatabase) points at, for tests that must see past row-level security or do what only a
+// superuser may. It has a query string too.
+func AdminURL(t testing.TB, dbURL string) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatalf("dbtest: AdminURL: %v", err)
+	}
+	return mustEnv(t).urlFor(cfg.Database)
+}
+
+// Role returns the name of the ordinary role that owns the test databases and that NewDatabase's
+// URLs connect as.
+func Role(t testing.TB) string {
+	t.Helper()
+	return mustEnv(t).role
 }
 
 // Server returns the throwaway cluster of this test binary, starting it if needed, or nil when the
@@ -162,7 +193,12 @@ func setup() (*environment, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dbtest: %s: %w", EnvURL, err)
 		}
-		return &environment{baseURL: connString, admin: admin}, nil
+		e := &environment{baseURL: connString, admin: admin, role: sharedServerRole, rolePassword: rolePassword(connString)}
+		if err := localpg.EnsureRoleAt(ctx, connString, e.role, e.rolePassword); err != nil {
+			admin.Close()
+			return nil, fmt.Errorf("dbtest: %s: %w", EnvURL, err)
+		}
+		return e, nil
 	}
 	removeStaleClusters()
 	dir, err := os.MkdirTemp("", tempPrefix)
@@ -179,8 +215,12 @@ func setup() (*environment, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("dbtest: start the test cluster (or set %s): %w", EnvURL, err)
 	}
-	e := &environment{server: server, tempDir: dir, baseURL: server.URL("postgres")}
+	e := &environment{server: server, tempDir: dir, baseURL: server.URL("postgres"), role: localpg.ServiceRole}
 	if e.admin, err = newAdminPool(ctx, e.baseURL); err != nil {
+		e.close()
+		return nil, fmt.Errorf("dbtest: %w", err)
+	}
+	if err := server.EnsureRole(ctx, e.role); err != nil {
 		e.close()
 		return nil, fmt.Errorf("dbtest: %w", err)
 	}
@@ -217,10 +257,12 @@ func migratedTemplate(e *environment) (string, error) {
 	// Unique per process: test binaries of several packages may share TEST_DATABASE_URL's server.
 	name := fmt.Sprintf("eventmanager_tmpl_%d_%s", os.Getpid(), randomSuffix())
 	templateErr = func() error {
-		if err := e.exec(ctx, "CREATE DATABASE "+ident(name)); err != nil {
+		if err := e.exec(ctx, "CREATE DATABASE "+ident(name)+" OWNER "+ident(e.role)); err != nil {
 			return fmt.Errorf("dbtest: create template database: %w", err)
 		}
-		if err := db.MigrateUp(ctx, e.urlFor(name), nil); err != nil {
+		// Migrated as the owner role, as the service migrates its own database: the tables are
+		// the role's, and FORCE ROW LEVEL SECURITY binds it all the same.
+		if err := db.MigrateUp(ctx, e.ownerURLFor(name), nil); err != nil {
 			e.drop(ctx, name)
 			return fmt.Errorf("dbtest: migrate template database: %w", err)
 		}
@@ -245,7 +287,7 @@ func (e *environment) newDatabase(t testing.TB, template string) string {
 	createMu.Lock()
 	// CREATE DATABASE waits up to 5 s for sessions that are just leaving the template (the migration's
 	// connection closes asynchronously on the server side).
-	err := e.exec(ctx, "CREATE DATABASE "+ident(name)+" TEMPLATE "+ident(template))
+	err := e.exec(ctx, "CREATE DATABASE "+ident(name)+" TEMPLATE "+ident(template)+" OWNER "+ident(e.role))
 	createMu.Unlock()
 	if err != nil {
 		t.Fatalf("dbtest: create database %s from %s: %v", name, template, err)
@@ -257,7 +299,7 @@ func (e *environment) newDatabase(t testing.TB, template string) string {
 			t.Errorf("dbtest: %v", err)
 		}
 	})
-	return e.urlFor(name)
+	return e.ownerURLFor(name)
 }
 
 func (e *environment) exec(ctx context.Context, sql string) error {
@@ -273,7 +315,31 @@ func (e *environment) drop(ctx context.Context, name string) error {
 	return nil
 }
 
-// urlFor is the URL of the named database on this environment's server.
+// ownerURLFor is the URL of the named database on this environment's server, as the owner role.
+func (e *environment) ownerURLFor(name string) string {
+	if e.server != nil {
+		return e.server.URLAs(name, e.role)
+	}
+	u, _ := url.Parse(e.urlFor(name)) // checked by setup
+	u.User = url.UserPassword(e.role, e.rolePassword)
+	return u.String()
+}
+
+// rolePassword is the password of the owner role on TEST_DATABASE_URL's server. It is derived from
+// the superuser's password, so that every test binary sharing the server sets the same one (a random
+// one per binary would lock the others out) and nobody without the superuser's password knows it.
+func rolePassword(connString string) string {
+	secret := os.Getenv("PGPASSWORD")
+	if u, err := url.Parse(connString); err == nil {
+		if p, ok := u.User.Password(); ok {
+			secret = p
+		}
+	}
+	sum := sha256.Sum256([]byte("eventmanager test role\x00" + secret))
+	return hex.EncodeToString(sum[:16])
+}
+
+// urlFor is the superuser's URL of the named database on this environment's server.
 func (e *environment) urlFor(name string) string {
 	if e.server != nil {
 		return e.server.URL(name)

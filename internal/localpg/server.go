@@ -599,13 +599,7 @@ func (s *Server) PID() int {
 
 // URL is a connection URL for database over the Unix socket, as the superuser "postgres", which the
 // socket trusts without a password.
-func (s *Server) URL(database string) string {
-	// pgx reads "+" in a query value literally, so spaces must be written as %20.
-	host := strings.ReplaceAll(url.QueryEscape(s.sockDir), "+", "%20")
-	u := url.URL{Scheme: "postgresql", User: url.User("postgres"), Path: "/" + database,
-		RawQuery: "host=" + host + "&port=" + strconv.Itoa(s.port)}
-	return u.String()
-}
+func (s *Server) URL(database string) string { return s.URLAs(database, "postgres") }
 
 // TCPURL is a connection URL for database over TCP on 127.0.0.1, where the server asks for a password
 // (SCRAM-SHA-256). TLS is not offered by this server, so the URL turns it off to save a round trip.

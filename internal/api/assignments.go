@@ -1,0 +1,186 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/eventmanager/eventmanager/internal/store"
+)
+
+func (s *Server) assignmentRoutes() {
+	s.handle("GET /api/v1/assignments", signedIn, s.listAssignments)
+	s.handle("POST /api/v1/assignments", writers, s.createAssignment)
+	s.handle("GET /api/v1/assignments/{id}", signedIn, s.getAssignment)
+	s.handle("PATCH /api/v1/assignments/{id}", writers, s.updateAssignment)
+	s.handle("DELETE /api/v1/assignments/{id}", writers, s.deleteAssignment)
+	s.handle("GET /api/v1/judges/{id}/assignments", signedIn, s.listJudgeAssignments)
+}
+
+// assignmentStatus checks a status (case is ignored) and returns it in upper case.
+func assignmentStatus(field, v string) (string, error) {
+	switch st := strings.ToUpper(strings.TrimSpace(v)); st {
+	case store.AssignmentPending, store.AssignmentActive, store.AssignmentCompleted, store.AssignmentCancelled:
+		return st, nil
+	}
+	return "", invalid(field, "must be PENDING, ACTIVE, COMPLETED or CANCELLED")
+}
+
+// assignmentFilter reads ?category_id=, ?status= and (unless the judge comes from the path)
+// ?judge_id=, with ?limit= and ?cursor=.
+func assignmentFilter(r *http.Request, judgeFromQuery bool) (store.AssignmentFilter, error) {
+	var (
+		f   store.AssignmentFilter
+		err error
+	)
+	if f.Limit, err = pageLimit(r); err != nil {
+		return f, err
+	}
+	if judgeFromQuery {
+		if f.JudgeID, err = uuidQuery(r, "judge_id"); err != nil {
+			return f, err
+		}
+	}
+	if f.CategoryID, err = uuidQuery(r, "category_id"); err != nil {
+		return f, err
+	}
+	if raw := r.URL.Query().Get("status"); raw != "" {
+		if f.Status, err = assignmentStatus("status", raw); err != nil {
+			return f, err
+		}
+	}
+	f.After, err = readCursor(r, func(c *store.AssignmentCursor) []string { return []string{c.ID} })
+	return f, err
+}
+
+func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request) {
+	f, err := assignmentFilter(r, true)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	want := f.Limit
+	f.Limit++
+	list, err := s.store.ListAssignments(r.Context(), principal(r.Context()).TenantID, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writePage(w, list, want, func(a store.Assignment) any { return store.AssignmentCursor{ID: a.ID} })
+}
+
+func (s *Server) listJudgeAssignments(w http.ResponseWriter, r *http.Request) {
+	judgeID, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f, err := assignmentFilter(r, false)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f.JudgeID = judgeID
+	want := f.Limit
+	f.Limit++
+	list, err := s.store.ListJudgeAssignments(r.Context(), principal(r.Context()).TenantID, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writePage(w, list, want, func(a store.Assignment) any { return store.AssignmentCursor{ID: a.ID} })
+}
+
+func (s *Server) getAssignment(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a, err := s.store.GetAssignment(r.Context(), principal(r.Context()).TenantID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+// assignmentCreateRequest is the body of POST; status defaults to PENDING.
+type assignmentCreateRequest struct {
+	JudgeID    *string `json:"judge_id"`
+	CategoryID *string `json:"category_id"`
+	Status     *string `json:"status"`
+}
+
+func (s *Server) createAssignment(w http.ResponseWriter, r *http.Request) {
+	var req assignmentCreateRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"judge_id", req.JudgeID}, {"category_id", req.CategoryID}} {
+		if f.v == nil {
+			s.writeError(w, r, invalid(f.name, "is required"))
+			return
+		}
+		if !isUUID(*f.v) {
+			s.writeError(w, r, invalid(f.name, "must be a UUID"))
+			return
+		}
+	}
+	status := store.AssignmentPending
+	if req.Status != nil {
+		var err error
+		if status, err = assignmentStatus("status", *req.Status); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	a, err := s.store.CreateAssignment(r.Context(), principal(r.Context()).TenantID, s.actor(r), *req.JudgeID, *req.CategoryID, status)
+	if err != nil {
+		s.writeError(w, r, referenceError(err))
+		return
+	}
+	w.Header().Set("Location", "/api/v1/assignments/"+a.ID)
+	writeJSON(w, http.StatusCreated, a)
+}
+
+// assignmentPatchRequest is the body of PATCH: only the status changes; a different judge or
+// category is a new assignment.
+type assignmentPatchRequest struct {
+	Status *string `json:"status"`
+}
+
+func (s *Server) updateAssignment(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req assignmentPatchRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Status == nil {
+		s.writeError(w, r, invalid("status", "is required"))
+		return
+	}
+	status, err := assignmentStatus("status", *req.Status)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a, err := s.store.UpdateAssignmentStatus(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), status)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) deleteAssignment(w http.ResponseWriter, r *http.Request) {
+	s.deleteByID(w, r, s.store.DeleteAssignment)
+}

@@ -1,0 +1,210 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/eventmanager/eventmanager/internal/auth"
+	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/eventmanager/eventmanager/internal/store"
+	"github.com/google/uuid"
+)
+
+func (s *Server) auditLogRoutes() {
+	readers := access(auth.CanReadAuditLog)
+	s.handle("GET /api/v1/audit-logs", readers, s.listAuditLogs)
+	s.handle("GET /api/v1/audit-logs/{id}", readers, s.getAuditLog)
+}
+
+// maxFilterJSON bounds a JSON filter in a query string (?data=, ?value=): containment filters are
+// small, and a large one only costs the database time.
+const maxFilterJSON = 2 << 10
+
+func (s *Server) listAuditLogs(w http.ResponseWriter, r *http.Request) {
+	f, err := auditFilter(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	want := f.Limit
+	f.Limit++ // one more than asked tells whether another page follows, without a count query
+	logs, err := s.store.ListAuditLogs(r.Context(), principal(r.Context()).TenantID, f)
+	if errors.Is(err, db.ErrCheckViolation) {
+		// PostgreSQL refused the filter's JSON (a number beyond numeric's range, a lone surrogate).
+		err = invalid("data", "is not a JSON object PostgreSQL accepts")
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp := listResponse[store.AuditLog]{Data: logs}
+	if len(logs) > want {
+		resp.Data = logs[:want]
+		last := resp.Data[want-1]
+		next := encodeCursor(store.AuditCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		resp.NextCursor = &next
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// auditFilter reads and checks the query of GET /api/v1/audit-logs.
+func auditFilter(r *http.Request) (store.AuditFilter, error) {
+	q := r.URL.Query()
+	var (
+		f   store.AuditFilter
+		err error
+	)
+	if f.Limit, err = pageLimit(r); err != nil {
+		return f, err
+	}
+	switch q.Get("scope") {
+	case "", store.ScopeTenant:
+	case store.ScopeGlobal:
+		// Rows of no tenant record changes to global settings, which only SUPER_ADMIN makes.
+		if principal(r.Context()).Role != auth.SuperAdmin {
+			return f, errForbidden
+		}
+		f.Global = true
+	default:
+		return f, invalid("scope", "must be tenant or global")
+	}
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"entity_type", &f.EntityType}, {"action", &f.Action}} {
+		v := q.Get(p.name)
+		if utf8.RuneCountInString(v) > 100 {
+			return f, invalid(p.name, "is longer than 100 characters")
+		}
+		*p.dst = v
+	}
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"entity_id", &f.EntityID}, {"actor", &f.ActorID}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		if _, err := uuid.Parse(v); err != nil || len(v) != 36 {
+			return f, invalid(p.name, "must be a UUID")
+		}
+		*p.dst = v
+	}
+	if f.From, err = queryTime(q.Get("from"), "from"); err != nil {
+		return f, err
+	}
+	if f.To, err = queryTime(q.Get("to"), "to"); err != nil {
+		return f, err
+	}
+	if f.From != nil && f.To != nil && !f.To.After(*f.From) {
+		return f, invalid("to", "must be after from")
+	}
+	if raw := q.Get("data"); raw != "" {
+		if f.Data, err = jsonFilter("data", raw, true); err != nil {
+			return f, err
+		}
+	}
+	var cur store.AuditCursor
+	if ok, err := decodeCursor(r, &cur); err != nil {
+		return f, err
+	} else if ok {
+		if _, err := uuid.Parse(cur.ID); err != nil || cur.CreatedAt.IsZero() {
+			return f, badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
+		}
+		f.After = &cur
+	}
+	return f, nil
+}
+
+// queryTime reads an optional RFC 3339 time from the query string.
+func queryTime(raw, field string) (*time.Time, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	return parseTime(field, &raw)
+}
+
+// jsonFilter checks a JSON value given in the query string for a containment filter: at most
+// 2 KiB, one value (an object when object is set), nothing PostgreSQL's jsonb refuses that we can
+// see here. It returns the value compacted.
+func jsonFilter(field, raw string, object bool) ([]byte, error) {
+	if len(raw) > maxFilterJSON {
+		return nil, invalid(field, "is longer than 2 KiB")
+	}
+	want := "a JSON value"
+	if object {
+		want = "a JSON object"
+	}
+	v, err := checkJSON([]byte(raw))
+	if err != nil {
+		return nil, invalid(field, "must be "+want+": "+err.Error())
+	}
+	if _, isObject := v.(map[string]any); object && !isObject {
+		return nil, invalid(field, "must be "+want)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, []byte(raw)); err != nil {
+		return nil, invalid(field, "is not valid JSON")
+	}
+	return buf.Bytes(), nil
+}
+
+// checkJSON parses one JSON value and refuses what PostgreSQL's jsonb cannot store: the NUL
+// character (\u0000), in a string or a key.
+func checkJSON(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // keep numbers as written: no float64 rounding, no overflow
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, errors.New("not valid JSON")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more than one JSON value")
+	}
+	if hasNUL(v) {
+		return nil, errors.New(`\u0000 is not allowed in strings`)
+	}
+	return v, nil
+}
+
+func hasNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.IndexByte(v, 0) >= 0
+	case []any:
+		for _, e := range v {
+			if hasNUL(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if strings.IndexByte(k, 0) >= 0 || hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *Server) getAuditLog(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := principal(r.Context())
+	l, err := s.store.GetAuditLog(r.Context(), p.TenantID, id, p.Role == auth.SuperAdmin)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
+}

@@ -1,0 +1,147 @@
+package api
+
+import (
+	"math"
+	"net/http"
+
+	"github.com/eventmanager/eventmanager/internal/store"
+)
+
+func (s *Server) categoryRoutes() {
+	s.handle("GET /api/v1/contests/{id}/categories", signedIn, s.listCategories)
+	s.handle("POST /api/v1/contests/{id}/categories", writers, s.createCategory)
+	s.handle("GET /api/v1/categories/{id}", signedIn, s.getCategory)
+	s.handle("PATCH /api/v1/categories/{id}", writers, s.updateCategory)
+	s.handle("DELETE /api/v1/categories/{id}", writers, s.deleteCategory)
+}
+
+// The score cap is numeric(10, 2): below 10^8.
+const scoreCapLimit = 100_000_000
+
+// categoryRequest is the body of POST and PATCH; null clears score_cap and time_limit_seconds.
+type categoryRequest struct {
+	Name             *string               `json:"name"`
+	Description      *string               `json:"description"`
+	ScoreCap         tristate[decimalText] `json:"score_cap"`
+	TimeLimitSeconds tristate[int64]       `json:"time_limit_seconds"`
+}
+
+// validate checks the fields present and returns the nullable ones ready for the store.
+func (req *categoryRequest) validate() (scoreCap store.Clearable[string], timeLimit store.Clearable[int32], err error) {
+	if err = nameField("name", req.Name); err != nil {
+		return
+	}
+	if err = textField("description", req.Description, 10000); err != nil {
+		return
+	}
+	scoreCap.Set = req.ScoreCap.Set
+	if req.ScoreCap.Set && !req.ScoreCap.Null {
+		v, derr := req.ScoreCap.V.decimal("score_cap", scoreCapLimit)
+		if derr != nil {
+			return scoreCap, timeLimit, derr
+		}
+		scoreCap.Value = &v
+	}
+	timeLimit.Set = req.TimeLimitSeconds.Set
+	if req.TimeLimitSeconds.Set && !req.TimeLimitSeconds.Null {
+		v := req.TimeLimitSeconds.V
+		if v < 1 || v > math.MaxInt32 {
+			return scoreCap, timeLimit, invalid("time_limit_seconds", "must be a whole number of seconds from 1 to 2147483647")
+		}
+		n := int32(v)
+		timeLimit.Value = &n
+	}
+	return scoreCap, timeLimit, nil
+}
+
+func (s *Server) listCategories(w http.ResponseWriter, r *http.Request) {
+	contestID, limit, err := listParams(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	after, err := readCursor(r, func(c *store.CategoryCursor) []string { return []string{c.ID} })
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.store.ListCategories(r.Context(), principal(r.Context()).TenantID, contestID, limit+1, after)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writePage(w, list, limit, func(c store.Category) any { return store.CategoryCursor{CreatedAt: c.CreatedAt, ID: c.ID} })
+}
+
+func (s *Server) getCategory(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.store.GetCategory(r.Context(), principal(r.Context()).TenantID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) createCategory(w http.ResponseWriter, r *http.Request) {
+	contestID, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req categoryRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Name == nil {
+		s.writeError(w, r, invalid("name", "is required"))
+		return
+	}
+	scoreCap, timeLimit, err := req.validate()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in := store.CategoryInput{Name: *req.Name, Description: deref(req.Description), ScoreCap: scoreCap.Value, TimeLimitSeconds: timeLimit.Value}
+	c, err := s.store.CreateCategory(r.Context(), principal(r.Context()).TenantID, contestID, s.actor(r), in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/categories/"+c.ID)
+	writeJSON(w, http.StatusCreated, c)
+}
+
+func (s *Server) updateCategory(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req categoryRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	scoreCap, timeLimit, err := req.validate()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := store.CategoryPatch{Name: req.Name, Description: req.Description, ScoreCap: scoreCap, TimeLimitSeconds: timeLimit}
+	c, err := s.store.UpdateCategory(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) deleteCategory(w http.ResponseWriter, r *http.Request) {
+	s.deleteByID(w, r, s.store.DeleteCategory)
+}

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/eventmanager/eventmanager/internal/auth"
+	"github.com/eventmanager/eventmanager/internal/store"
+	"github.com/google/uuid"
+)
+
+// certificationRevokers may withdraw a certification (SUPER_ADMIN may do what ADMIN may).
+var certificationRevokers = access(auth.Allow(auth.SuperAdmin, auth.Admin, auth.Board))
+
+func (s *Server) certificationRoutes() {
+	s.handle("GET /api/v1/categories/{id}/certification", signedIn, s.getCertification)
+	// Who may take a step depends on the step: checked by the handler.
+	s.handle("POST /api/v1/categories/{id}/certification", signedIn, s.certify)
+	s.handle("DELETE /api/v1/categories/{id}/certification", certificationRevokers, s.revokeCertification)
+}
+
+// stepRoles says which role takes each step after JUDGE (the JUDGE step is taken by a user linked
+// to a judge, whatever the role).
+var stepRoles = map[string]auth.Role{
+	store.StepTallyMaster: auth.TallyMaster,
+	store.StepAuditor:     auth.Auditor,
+	store.StepBoard:       auth.Board,
+}
+
+func validStep(field, step string) error {
+	if !slices.Contains(store.CertificationSteps, step) {
+		return invalid(field, "must be one of "+strings.Join(store.CertificationSteps, ", "))
+	}
+	return nil
+}
+
+func (s *Server) getCertification(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	st, err := s.store.CertificationState(r.Context(), principal(r.Context()).TenantID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+type certifyRequest struct {
+	Step string `json:"step"`
+}
+
+func (s *Server) certify(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req certifyRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := validStep("step", req.Step); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := principal(r.Context())
+	if req.Step == store.StepJudge {
+		if p.JudgeID == "" {
+			s.writeError(w, r, errNotAJudge)
+			return
+		}
+	} else if p.Role != stepRoles[req.Step] {
+		s.writeError(w, r, &Error{Status: http.StatusForbidden, Code: "FORBIDDEN", Field: "step",
+			Message: "only a " + string(stepRoles[req.Step]) + " may certify the " + req.Step + " step"})
+		return
+	}
+	st, err := s.store.Certify(r.Context(), p.TenantID, id, s.actor(r), req.Step, p.JudgeID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, st)
+}
+
+type revokeRequest struct {
+	Reason  string `json:"reason"`
+	Step    string `json:"step"`
+	JudgeID string `json:"judge_id"`
+}
+
+func (s *Server) revokeCertification(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req revokeRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	reason := strings.TrimSpace(req.Reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 1000 {
+		s.writeError(w, r, invalid("reason", "is required: 1 to 1000 characters"))
+		return
+	}
+	if req.Step != "" {
+		if err := validStep("step", req.Step); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if req.JudgeID != "" {
+		if _, err := uuid.Parse(req.JudgeID); err != nil || len(req.JudgeID) != 36 {
+			s.writeError(w, r, invalid("judge_id", "must be a UUID"))
+			return
+		}
+		if req.Step != "" && req.Step != store.StepJudge {
+			s.writeError(w, r, invalid("judge_id", "goes with the JUDGE step only"))
+			return
+		}
+	}
+	st, err := s.store.RevokeCertification(r.Context(), principal(r.Context()).TenantID, id, s.actor(r),
+		store.Revocation{Step: req.Step, JudgeID: strings.ToLower(req.JudgeID), Reason: reason})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}

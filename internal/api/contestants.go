@@ -1,0 +1,213 @@
+package api
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/eventmanager/eventmanager/internal/store"
+)
+
+func (s *Server) contestantRoutes() {
+	s.handle("GET /api/v1/contestants", signedIn, s.listContestants)
+	s.handle("POST /api/v1/contestants", writers, s.createContestant)
+	s.handle("GET /api/v1/contestants/{id}", signedIn, s.getContestant)
+	s.handle("PATCH /api/v1/contestants/{id}", writers, s.updateContestant)
+	s.handle("DELETE /api/v1/contestants/{id}", writers, s.deleteContestant)
+	s.handle("GET /api/v1/categories/{id}/contestants", signedIn, s.listEntries)
+	s.handle("PUT /api/v1/categories/{id}/contestants/{contestant_id}", writers, s.enterContestant)
+	s.handle("DELETE /api/v1/categories/{id}/contestants/{contestant_id}", writers, s.withdrawContestant)
+}
+
+// contestantRequest is the body of POST and PATCH; null (or "" for email) clears number and email.
+type contestantRequest struct {
+	Name   *string          `json:"name"`
+	Number tristate[int64]  `json:"number"`
+	Email  tristate[string] `json:"email"`
+	Bio    *string          `json:"bio"`
+}
+
+func (req *contestantRequest) validate() (number store.Clearable[int32], email store.Clearable[string], err error) {
+	if err = nameField("name", req.Name); err != nil {
+		return
+	}
+	if err = textField("bio", req.Bio, 10000); err != nil {
+		return
+	}
+	number.Set = req.Number.Set
+	if req.Number.Set && !req.Number.Null {
+		if req.Number.V < 1 || req.Number.V > math.MaxInt32 {
+			return number, email, invalid("number", "must be a whole number from 1 to 2147483647, or null")
+		}
+		n := int32(req.Number.V)
+		number.Value = &n
+	}
+	email, err = emailField("email", req.Email)
+	return number, email, err
+}
+
+func (s *Server) listContestants(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.ContestantFilter{Search: strings.TrimSpace(q.Get("search"))}
+	var err error
+	if f.Limit, err = pageLimit(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if utf8.RuneCountInString(f.Search) > 200 {
+		s.writeError(w, r, invalid("search", "is longer than 200 characters"))
+		return
+	}
+	if raw := q.Get("number"); raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 32)
+		if err != nil || n < 1 {
+			s.writeError(w, r, invalid("number", "must be a whole number from 1 to 2147483647"))
+			return
+		}
+		n32 := int32(n)
+		f.Number = &n32
+	}
+	if f.After, err = readCursor(r, func(c *store.ContestantCursor) []string { return []string{c.ID} }); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	want := f.Limit
+	f.Limit++
+	list, err := s.store.ListContestants(r.Context(), principal(r.Context()).TenantID, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writePage(w, list, want, func(c store.Contestant) any { return store.ContestantCursor{ID: c.ID} })
+}
+
+func (s *Server) getContestant(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.store.GetContestant(r.Context(), principal(r.Context()).TenantID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) createContestant(w http.ResponseWriter, r *http.Request) {
+	var req contestantRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Name == nil {
+		s.writeError(w, r, invalid("name", "is required"))
+		return
+	}
+	number, email, err := req.validate()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in := store.ContestantInput{Name: *req.Name, Number: number.Value, Email: email.Value, Bio: deref(req.Bio)}
+	c, err := s.store.CreateContestant(r.Context(), principal(r.Context()).TenantID, s.actor(r), in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/contestants/"+c.ID)
+	writeJSON(w, http.StatusCreated, c)
+}
+
+func (s *Server) updateContestant(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req contestantRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	number, email, err := req.validate()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := store.ContestantPatch{Name: req.Name, Bio: req.Bio, Number: number, Email: email}
+	c, err := s.store.UpdateContestant(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) deleteContestant(w http.ResponseWriter, r *http.Request) {
+	s.deleteByID(w, r, s.store.DeleteContestant)
+}
+
+func (s *Server) listEntries(w http.ResponseWriter, r *http.Request) {
+	categoryID, limit, err := listParams(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	after, err := readCursor(r, func(c *store.EntryCursor) []string { return []string{c.ContestantID} })
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.store.ListEntries(r.Context(), principal(r.Context()).TenantID, categoryID, limit+1, after)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writePage(w, list, limit, func(e store.Entry) any { return store.EntryCursor{ContestantID: e.ID} })
+}
+
+// entryIDs reads the category and contestant ids of /categories/{id}/contestants/{contestant_id}.
+func entryIDs(r *http.Request) (categoryID, contestantID string, err error) {
+	if categoryID, err = pathID(r, "id"); err != nil {
+		return "", "", err
+	}
+	contestantID, err = pathID(r, "contestant_id")
+	return categoryID, contestantID, err
+}
+
+// enterContestant is idempotent: 201 with the entry when the contestant is newly entered, 204 when
+// it already was.
+func (s *Server) enterContestant(w http.ResponseWriter, r *http.Request) {
+	categoryID, contestantID, err := entryIDs(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	e, created, err := s.store.EnterContestant(r.Context(), principal(r.Context()).TenantID, categoryID, contestantID, s.actor(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !created {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusCreated, e)
+}
+
+func (s *Server) withdrawContestant(w http.ResponseWriter, r *http.Request) {
+	categoryID, contestantID, err := entryIDs(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.WithdrawContestant(r.Context(), principal(r.Context()).TenantID, categoryID, contestantID, s.actor(r)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

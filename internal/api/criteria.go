@@ -1,0 +1,146 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/eventmanager/eventmanager/internal/store"
+)
+
+func (s *Server) criterionRoutes() {
+	s.handle("GET /api/v1/categories/{id}/criteria", signedIn, s.listCriteria)
+	s.handle("POST /api/v1/categories/{id}/criteria", writers, s.createCriterion)
+	s.handle("GET /api/v1/criteria/{id}", signedIn, s.getCriterion)
+	s.handle("PATCH /api/v1/criteria/{id}", writers, s.updateCriterion)
+	s.handle("DELETE /api/v1/criteria/{id}", writers, s.deleteCriterion)
+}
+
+const (
+	// max_score is numeric(8, 2): below 10^6.
+	maxScoreLimit = 1_000_000
+	// Positions are small ordinals; the bound keeps "last + 1" far from integer overflow.
+	maxPosition = 1_000_000
+)
+
+// criterionRequest is the body of POST and PATCH.
+type criterionRequest struct {
+	Name     *string      `json:"name"`
+	MaxScore *decimalText `json:"max_score"`
+	Position *int64       `json:"position"`
+}
+
+func (req *criterionRequest) validate() (maxScore *string, position *int32, err error) {
+	if err := nameField("name", req.Name); err != nil {
+		return nil, nil, err
+	}
+	if req.MaxScore != nil {
+		v, err := req.MaxScore.decimal("max_score", maxScoreLimit)
+		if err != nil {
+			return nil, nil, err
+		}
+		maxScore = &v
+	}
+	if req.Position != nil {
+		if *req.Position < 0 || *req.Position > maxPosition {
+			return nil, nil, invalid("position", "must be a whole number from 0 to 1000000")
+		}
+		p := int32(*req.Position)
+		position = &p
+	}
+	return maxScore, position, nil
+}
+
+func (s *Server) listCriteria(w http.ResponseWriter, r *http.Request) {
+	categoryID, limit, err := listParams(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	after, err := readCursor(r, func(c *store.CriterionCursor) []string { return []string{c.ID} })
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.store.ListCriteria(r.Context(), principal(r.Context()).TenantID, categoryID, limit+1, after)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writePage(w, list, limit, func(c store.Criterion) any { return store.CriterionCursor{Position: c.Position, ID: c.ID} })
+}
+
+func (s *Server) getCriterion(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.store.GetCriterion(r.Context(), principal(r.Context()).TenantID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) createCriterion(w http.ResponseWriter, r *http.Request) {
+	categoryID, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req criterionRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	switch {
+	case req.Name == nil:
+		s.writeError(w, r, invalid("name", "is required"))
+		return
+	case req.MaxScore == nil:
+		s.writeError(w, r, invalid("max_score", "is required"))
+		return
+	}
+	maxScore, position, err := req.validate()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in := store.CriterionInput{Name: *req.Name, MaxScore: *maxScore, Position: position}
+	c, err := s.store.CreateCriterion(r.Context(), principal(r.Context()).TenantID, categoryID, s.actor(r), in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/criteria/"+c.ID)
+	writeJSON(w, http.StatusCreated, c)
+}
+
+func (s *Server) updateCriterion(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req criterionRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	maxScore, position, err := req.validate()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := store.CriterionPatch{Name: req.Name, MaxScore: maxScore, Position: position}
+	c, err := s.store.UpdateCriterion(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) deleteCriterion(w http.ResponseWriter, r *http.Request) {
+	s.deleteByID(w, r, s.store.DeleteCriterion)
+}

@@ -1,0 +1,140 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/eventmanager/eventmanager/internal/auth"
+	"github.com/eventmanager/eventmanager/internal/store"
+	"github.com/google/uuid"
+)
+
+var (
+	// Deductions change results: ADMIN or TALLY_MASTER enter them (SUPER_ADMIN may do what ADMIN may).
+	deductionWriters = access(auth.Allow(auth.SuperAdmin, auth.Admin, auth.TallyMaster))
+	// Reading them is for the people who run or check the competition, not for judges, emcees or
+	// contestants (contestants see the deductions in certified results).
+	deductionReaders = access(auth.Allow(auth.SuperAdmin, auth.Admin, auth.Organizer, auth.Board, auth.TallyMaster, auth.Auditor))
+)
+
+func (s *Server) deductionRoutes() {
+	s.handle("GET /api/v1/categories/{id}/deductions", deductionReaders, s.listDeductions)
+	s.handle("POST /api/v1/categories/{id}/deductions", deductionWriters, s.createDeduction)
+	s.handle("DELETE /api/v1/deductions/{id}", deductionWriters, s.deleteDeduction)
+}
+
+func (s *Server) listDeductions(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f := store.DeductionFilter{}
+	if f.Limit, err = pageLimit(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if c := r.URL.Query().Get("contestant_id"); c != "" {
+		if _, err := uuid.Parse(c); err != nil || len(c) != 36 {
+			s.writeError(w, r, invalid("contestant_id", "must be a UUID"))
+			return
+		}
+		f.ContestantID = c
+	}
+	var cur store.DeductionCursor
+	if ok, err := decodeCursor(r, &cur); err != nil {
+		s.writeError(w, r, err)
+		return
+	} else if ok {
+		if _, perr := uuid.Parse(cur.ID); perr != nil || cur.CreatedAt.IsZero() {
+			s.writeError(w, r, badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned"))
+			return
+		}
+		f.After = &cur
+	}
+	want := f.Limit
+	f.Limit++ // one more than asked tells whether another page follows
+	list, err := s.store.ListDeductions(r.Context(), principal(r.Context()).TenantID, id, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp := listResponse[store.Deduction]{Data: list}
+	if len(list) > want {
+		resp.Data = list[:want]
+		last := resp.Data[want-1]
+		next := encodeCursor(store.DeductionCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		resp.NextCursor = &next
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+type deductionRequest struct {
+	ContestantID string          `json:"contestant_id"`
+	Amount       json.RawMessage `json:"amount"`
+	Reason       string          `json:"reason"`
+}
+
+func (s *Server) createDeduction(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req deductionRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := uuid.Parse(req.ContestantID); err != nil || len(req.ContestantID) != 36 {
+		s.writeError(w, r, invalid("contestant_id", "must be a UUID"))
+		return
+	}
+	if len(req.Amount) == 0 || string(req.Amount) == "null" {
+		s.writeError(w, r, invalid("amount", "is required"))
+		return
+	}
+	amount, negative, tooPrecise, ok := parseDecimal(req.Amount)
+	switch {
+	case !ok:
+		s.writeError(w, r, invalid("amount", "must be a number such as 2 or 0.5"))
+		return
+	case tooPrecise:
+		s.writeError(w, r, invalid("amount", "at most two decimals are allowed"))
+		return
+	case negative || amount == "0.00":
+		s.writeError(w, r, invalid("amount", "must be greater than 0"))
+		return
+	case len(amount) > len("999999.99"):
+		s.writeError(w, r, invalid("amount", "must be at most 999999.99"))
+		return
+	}
+	reason := strings.TrimSpace(req.Reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 1000 {
+		s.writeError(w, r, invalid("reason", "is required: 1 to 1000 characters"))
+		return
+	}
+	d, err := s.store.CreateDeduction(r.Context(), principal(r.Context()).TenantID, id, s.actor(r),
+		store.DeductionInput{ContestantID: strings.ToLower(req.ContestantID), Amount: amount, Reason: reason})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/deductions/"+d.ID)
+	writeJSON(w, http.StatusCreated, d)
+}
+
+func (s *Server) deleteDeduction(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.DeleteDeduction(r.Context(), principal(r.Context()).TenantID, id, s.actor(r)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

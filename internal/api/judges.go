@@ -1,0 +1,136 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/eventmanager/eventmanager/internal/store"
+)
+
+func (s *Server) judgeRoutes() {
+	s.handle("GET /api/v1/judges", signedIn, s.listJudges)
+	s.handle("POST /api/v1/judges", writers, s.createJudge)
+	s.handle("GET /api/v1/judges/{id}", signedIn, s.getJudge)
+	s.handle("PATCH /api/v1/judges/{id}", writers, s.updateJudge)
+	s.handle("DELETE /api/v1/judges/{id}", writers, s.deleteJudge)
+}
+
+// judgeRequest is the body of POST and PATCH; null clears email and user_id (unlinks the user).
+type judgeRequest struct {
+	Name        *string          `json:"name"`
+	Email       tristate[string] `json:"email"`
+	IsHeadJudge *bool            `json:"is_head_judge"`
+	UserID      tristate[string] `json:"user_id"`
+}
+
+func (req *judgeRequest) validate() (email, userID store.Clearable[string], err error) {
+	if err = nameField("name", req.Name); err != nil {
+		return
+	}
+	if email, err = emailField("email", req.Email); err != nil {
+		return
+	}
+	if req.UserID.Set && !req.UserID.Null && !isUUID(req.UserID.V) {
+		return email, userID, invalid("user_id", "must be a UUID or null")
+	}
+	return email, req.UserID.clearable(), nil
+}
+
+// referenceError answers a body that names a row which is not the tenant's (a user, a judge, a
+// category) as 404 naming the field, as a read of that row would answer.
+func referenceError(err error) error {
+	var m *store.MissingReferenceError
+	if errors.As(err, &m) {
+		what := strings.TrimSuffix(m.Field, "_id")
+		return &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Field: m.Field, Message: "no such " + what + " in your organisation"}
+	}
+	return err
+}
+
+func (s *Server) listJudges(w http.ResponseWriter, r *http.Request) {
+	limit, err := pageLimit(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	after, err := readCursor(r, func(c *store.JudgeCursor) []string { return []string{c.ID} })
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.store.ListJudges(r.Context(), principal(r.Context()).TenantID, limit+1, after)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writePage(w, list, limit, func(j store.Judge) any { return store.JudgeCursor{ID: j.ID} })
+}
+
+func (s *Server) getJudge(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	j, err := s.store.GetJudge(r.Context(), principal(r.Context()).TenantID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) createJudge(w http.ResponseWriter, r *http.Request) {
+	var req judgeRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Name == nil {
+		s.writeError(w, r, invalid("name", "is required"))
+		return
+	}
+	email, userID, err := req.validate()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in := store.JudgeInput{Name: *req.Name, Email: email.Value, IsHeadJudge: deref(req.IsHeadJudge), UserID: userID.Value}
+	j, err := s.store.CreateJudge(r.Context(), principal(r.Context()).TenantID, s.actor(r), in)
+	if err != nil {
+		s.writeError(w, r, referenceError(err))
+		return
+	}
+	w.Header().Set("Location", "/api/v1/judges/"+j.ID)
+	writeJSON(w, http.StatusCreated, j)
+}
+
+func (s *Server) updateJudge(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req judgeRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	email, userID, err := req.validate()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := store.JudgePatch{Name: req.Name, Email: email, IsHeadJudge: req.IsHeadJudge, UserID: userID}
+	j, err := s.store.UpdateJudge(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
+	if err != nil {
+		s.writeError(w, r, referenceError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) deleteJudge(w http.ResponseWriter, r *http.Request) {
+	s.deleteByID(w, r, s.store.DeleteJudge)
+}

@@ -1,0 +1,327 @@
+package api
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/eventmanager/eventmanager/internal/auth"
+	"github.com/eventmanager/eventmanager/internal/store"
+)
+
+func (s *Server) userRoutes() {
+	managers := access(auth.CanManageUsers)
+	s.handle("GET /api/v1/users", managers, s.listUsers)
+	s.handle("POST /api/v1/users", managers, s.createUser)
+	s.handle("GET /api/v1/users/{id}", managers, s.getUser)
+	s.handle("PATCH /api/v1/users/{id}", managers, s.updateUser)
+	// Every user may change their own password; managers may reset others' (checked in the handler).
+	s.handle("POST /api/v1/users/{id}/password", signedIn, s.setPassword)
+}
+
+// userCursor is the position after the last user of a page (users are listed by email).
+type userCursor struct {
+	Email string `json:"e"`
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.UserFilter{Search: strings.TrimSpace(q.Get("search"))}
+	var err error
+	if f.Limit, err = pageLimit(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if raw := q.Get("role"); raw != "" {
+		role, err := auth.ParseRole(raw)
+		if err != nil {
+			s.writeError(w, r, invalid("role", err.Error()))
+			return
+		}
+		f.Role = &role
+	}
+	if f.Active, err = boolQuery(r, "active"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if utf8.RuneCountInString(f.Search) > 200 {
+		s.writeError(w, r, invalid("search", "is longer than 200 characters"))
+		return
+	}
+	var cur userCursor
+	if ok, err := decodeCursor(r, &cur); err != nil {
+		s.writeError(w, r, err)
+		return
+	} else if ok {
+		f.AfterEmail = cur.Email
+	}
+	// One more than asked tells whether another page follows, without a count query.
+	want := f.Limit
+	f.Limit++
+	users, err := s.store.ListUsers(r.Context(), principal(r.Context()).TenantID, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp := listResponse[store.User]{Data: users}
+	if len(users) > want {
+		resp.Data = users[:want]
+		next := encodeCursor(userCursor{Email: resp.Data[want-1].Email})
+		resp.NextCursor = &next
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// boolQuery reads an optional true/false query parameter; absent is nil.
+func boolQuery(r *http.Request, name string) (*bool, error) {
+	switch r.URL.Query().Get(name) {
+	case "":
+		return nil, nil
+	case "true":
+		v := true
+		return &v, nil
+	case "false":
+		v := false
+		return &v, nil
+	}
+	return nil, invalid(name, "must be true or false")
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.store.GetUser(r.Context(), principal(r.Context()).TenantID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+// userWithPassword is a user with the one-time password the service made for them: shown once, in
+// the answer that creates it, never stored in clear.
+type userWithPassword struct {
+	store.User
+	Password string `json:"password,omitempty"`
+}
+
+type createUserRequest struct {
+	Email    string  `json:"email"`
+	Name     string  `json:"name"`
+	Role     string  `json:"role"`
+	Password *string `json:"password"` // absent: a one-time password is made and returned
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+	var req createUserRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := principal(r.Context())
+	email, err := accountEmail("email", req.Email)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	name, err := personName("name", req.Name)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Role == "" {
+		s.writeError(w, r, invalid("role", "is required"))
+		return
+	}
+	role, err := auth.ParseRole(req.Role)
+	if err != nil {
+		s.writeError(w, r, invalid("role", err.Error()))
+		return
+	}
+	if !auth.CanAssignRole(p.Role, role) {
+		s.writeError(w, r, &store.RuleError{Kind: store.Forbidden, Code: "ROLE_NOT_ALLOWED", Field: "role",
+			Message: "only a SUPER_ADMIN may create a SUPER_ADMIN"})
+		return
+	}
+	password, generated, err := newPassword(req.Password)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.store.CreateUser(r.Context(), p.TenantID, s.actor(r),
+		store.NewUser{Email: email, Name: name, Password: password, Role: role})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp := userWithPassword{User: u}
+	if generated {
+		resp.Password = password
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+// newPassword checks a chosen password, or makes a one-time password when none is given.
+func newPassword(chosen *string) (password string, generated bool, err error) {
+	if chosen == nil {
+		return auth.RandomPassword(), true, nil
+	}
+	if err := auth.ValidatePassword(*chosen); err != nil {
+		return "", false, invalid("password", err.Error())
+	}
+	return *chosen, false, nil
+}
+
+// accountEmail checks and normalises a required sign-in email: trimmed, lower case.
+func accountEmail(field, v string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(v))
+	if e == "" {
+		return "", invalid(field, "is required")
+	}
+	if addr, err := mail.ParseAddress(e); err != nil || addr.Address != e || len(e) > 254 {
+		return "", invalid(field, "must be an email address such as name@example.com")
+	}
+	return e, nil
+}
+
+// personName checks an optional person's name: trimmed, at most 200 characters.
+func personName(field, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if utf8.RuneCountInString(v) > 200 {
+		return "", invalid(field, "must be at most 200 characters")
+	}
+	return v, nil
+}
+
+// updateUserRequest is the body of PATCH /users/{id}; absent fields are left as they are, and
+// "judge_id": null unlinks the user from their judge.
+type updateUserRequest struct {
+	Name    *string          `json:"name"`
+	Role    *string          `json:"role"`
+	Active  *bool            `json:"active"`
+	JudgeID tristate[string] `json:"judge_id"`
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req updateUserRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var patch store.UserPatch
+	if req.Name != nil {
+		name, err := personName("name", *req.Name)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		patch.Name = &name
+	}
+	if req.Role != nil {
+		role, err := auth.ParseRole(*req.Role)
+		if err != nil {
+			s.writeError(w, r, invalid("role", err.Error()))
+			return
+		}
+		patch.Role = &role
+	}
+	patch.Active = req.Active
+	if req.JudgeID.Set && !req.JudgeID.Null && !isUUID(req.JudgeID.V) {
+		s.writeError(w, r, invalid("judge_id", "must be a UUID or null"))
+		return
+	}
+	patch.JudgeID = req.JudgeID.clearable()
+	p := principal(r.Context())
+	u, err := s.store.UpdateUser(r.Context(), p.TenantID, s.actor(r), p.Role, id, patch)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+// passwordRequest is the body of POST /users/{id}/password. A manager resetting another user's
+// password sends {"password": "..."}, or no body (or {}) for a one-time password made by the
+// service; users changing their own send both their current and their new password.
+type passwordRequest struct {
+	Password        *string `json:"password"`
+	CurrentPassword *string `json:"current_password"`
+}
+
+// passwordResponse answers a reset with a one-time password: shown once.
+type passwordResponse struct {
+	Password string `json:"password"`
+}
+
+func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := principal(r.Context())
+	self := p.UserID == id
+	if !self && !auth.CanManageUsers(p.Role) {
+		s.writeError(w, r, errForbidden)
+		return
+	}
+	var req passwordRequest
+	if err := decodeOptionalJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	change := store.PasswordChange{}
+	switch {
+	case self && req.CurrentPassword == nil:
+		s.writeError(w, r, invalid("current_password", "is required to change your own password"))
+		return
+	case self && req.Password == nil:
+		s.writeError(w, r, invalid("password", "is required to change your own password"))
+		return
+	case !self && req.CurrentPassword != nil:
+		s.writeError(w, r, invalid("current_password", "is only for changing your own password"))
+		return
+	case self:
+		change.Current = *req.CurrentPassword
+		change.KeepToken, _ = auth.ParseBearer(r.Header.Get("Authorization"))
+	}
+	if change.Password, change.Generated, err = newPassword(req.Password); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.SetPassword(r.Context(), p.TenantID, s.actor(r), p.Role, id, change); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !change.Generated {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, passwordResponse{Password: change.Password})
+}
+
+// decodeOptionalJSON is decodeJSON for a body that may be left out: an empty body leaves dst as it is.
+func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		return jsonError(err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return decodeJSON(w, r, dst)
+}

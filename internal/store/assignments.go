@@ -1,0 +1,170 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/jackc/pgx/v5"
+)
+
+// The statuses of an assignment. A judge scores a category through a PENDING or ACTIVE assignment.
+const (
+	AssignmentPending   = "PENDING"
+	AssignmentActive    = "ACTIVE"
+	AssignmentCompleted = "COMPLETED"
+	AssignmentCancelled = "CANCELLED"
+)
+
+// Assignment gives a judge a category to score; one per judge and category.
+type Assignment struct {
+	ID         string    `json:"id"`
+	TenantID   string    `json:"tenant_id"`
+	JudgeID    string    `json:"judge_id"`
+	CategoryID string    `json:"category_id"`
+	Status     string    `json:"status"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// AssignmentCursor is the position after the last assignment of a page.
+type AssignmentCursor struct {
+	ID string `json:"i"`
+}
+
+// AssignmentFilter selects a page of assignments; empty fields do not filter.
+type AssignmentFilter struct {
+	JudgeID, CategoryID, Status string
+	Limit                       int
+	After                       *AssignmentCursor
+}
+
+const assignmentColumns = `id, tenant_id, judge_id, category_id, status, created_at, updated_at`
+
+var (
+	opAssignmentsList        = db.Op{Name: "assignments.list", Class: db.Standard}
+	opAssignmentsJudgeExists = db.Op{Name: "assignments.judge_exists", Class: db.Simple}
+	opAssignmentsGet         = db.Op{Name: "assignments.get", Class: db.Simple}
+	opAssignmentsCreate      = db.Op{Name: "assignments.create", Class: db.Simple}
+	opAssignmentsUpdate      = db.Op{Name: "assignments.update", Class: db.Simple}
+	opAssignmentsDelete      = db.Op{Name: "assignments.delete", Class: db.Simple}
+)
+
+// assignmentReferences names the request field behind each foreign key of assignments.
+var assignmentReferences = map[string]string{
+	"assignments_tenant_id_judge_id_fkey":    "judge_id",
+	"assignments_tenant_id_category_id_fkey": "category_id",
+}
+
+func scanAssignment(row pgx.Row, a *Assignment) error {
+	err := row.Scan(&a.ID, &a.TenantID, &a.JudgeID, &a.CategoryID, &a.Status, &a.CreatedAt, &a.UpdatedAt)
+	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+	return err
+}
+
+// ListAssignments returns up to f.Limit assignments of the tenant in id order, after f.After,
+// filtered by judge, category and status.
+func (s *Store) ListAssignments(ctx context.Context, tenantID string, f AssignmentFilter) ([]Assignment, error) {
+	var afterID any
+	if f.After != nil {
+		afterID = f.After.ID
+	}
+	out := make([]Assignment, 0, f.Limit)
+	err := s.db.Query(ctx, opAssignmentsList, tenantID, func(rows pgx.Rows) error {
+		for rows.Next() {
+			var a Assignment
+			if err := scanAssignment(rows, &a); err != nil {
+				return err
+			}
+			out = append(out, a)
+		}
+		return rows.Err()
+	}, `SELECT `+assignmentColumns+` FROM assignments
+		WHERE tenant_id = $1
+		  AND ($2::uuid IS NULL OR id > $2)
+		  AND ($3::uuid IS NULL OR judge_id = $3)
+		  AND ($4::uuid IS NULL OR category_id = $4)
+		  AND ($5::text IS NULL OR status = $5)
+		ORDER BY id
+		LIMIT $6`,
+		tenantID, afterID, nullString(f.JudgeID), nullString(f.CategoryID), nullString(f.Status), f.Limit)
+	return out, err
+}
+
+// ListJudgeAssignments is ListAssignments for one judge, which must be the tenant's
+// (db.ErrNotFound otherwise).
+func (s *Store) ListJudgeAssignments(ctx context.Context, tenantID string, f AssignmentFilter) ([]Assignment, error) {
+	out, err := s.ListAssignments(ctx, tenantID, f)
+	if err == nil && len(out) == 0 {
+		err = s.requireRow(ctx, opAssignmentsJudgeExists, tenantID, "judges", f.JudgeID)
+	}
+	return out, err
+}
+
+// GetAssignment returns one assignment of the tenant, or db.ErrNotFound.
+func (s *Store) GetAssignment(ctx context.Context, tenantID, id string) (Assignment, error) {
+	var a Assignment
+	err := s.db.Query(ctx, opAssignmentsGet, tenantID, func(rows pgx.Rows) error {
+		return scanOne(rows, func(r pgx.Rows) error { return scanAssignment(r, &a) })
+	}, `SELECT `+assignmentColumns+` FROM assignments WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	return a, err
+}
+
+// CreateAssignment assigns a judge to a category. A judge or category that is not the tenant's is a
+// MissingReferenceError; a second assignment of the same judge and category is db.ErrConflict.
+func (s *Store) CreateAssignment(ctx context.Context, tenantID string, actor Actor, judgeID, categoryID, status string) (Assignment, error) {
+	var a Assignment
+	err := s.db.InTx(ctx, opAssignmentsCreate, tenantID, func(tx *db.Tx) error {
+		if err := scanAssignment(tx.QueryRow(`INSERT INTO assignments (tenant_id, judge_id, category_id, status)
+			VALUES ($1, $2, $3, $4) RETURNING `+assignmentColumns,
+			tenantID, judgeID, categoryID, status), &a); err != nil {
+			return err
+		}
+		return audit(tx, tenantID, actor, "assignment.created", "assignment", a.ID, map[string]any{"after": a})
+	})
+	return a, missingReference(err, assignmentReferences)
+}
+
+// UpdateAssignmentStatus sets an assignment's status.
+func (s *Store) UpdateAssignmentStatus(ctx context.Context, tenantID, id string, actor Actor, status string) (Assignment, error) {
+	var before, after Assignment
+	err := s.db.InTx(ctx, opAssignmentsUpdate, tenantID, func(tx *db.Tx) error {
+		if err := scanAssignment(tx.QueryRow(`SELECT `+assignmentColumns+` FROM assignments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+			tenantID, id), &before); err != nil {
+			return err
+		}
+		if err := scanAssignment(tx.QueryRow(`UPDATE assignments SET status = $3, updated_at = now()
+			WHERE tenant_id = $1 AND id = $2 RETURNING `+assignmentColumns, tenantID, id, status), &after); err != nil {
+			return err
+		}
+		return audit(tx, tenantID, actor, "assignment.updated", "assignment", id, map[string]any{"before": before, "after": after})
+	})
+	return after, err
+}
+
+// DeleteAssignment removes an assignment. Once the judge has scores in the category it is refused
+// with IN_USE (no foreign key says so, but the scores would lose the assignment that allowed them);
+// set the status to CANCELLED instead.
+func (s *Store) DeleteAssignment(ctx context.Context, tenantID, id string, actor Actor) error {
+	return s.db.InTx(ctx, opAssignmentsDelete, tenantID, func(tx *db.Tx) error {
+		var (
+			a      Assignment
+			scored bool
+		)
+		if err := tx.QueryRow(`SELECT `+assignmentColumns+`, EXISTS (SELECT 1 FROM scores s
+				WHERE s.tenant_id = a.tenant_id AND s.judge_id = a.judge_id AND s.category_id = a.category_id)
+			FROM assignments a WHERE a.tenant_id = $1 AND a.id = $2 FOR UPDATE OF a`, tenantID, id).
+			Scan(&a.ID, &a.TenantID, &a.JudgeID, &a.CategoryID, &a.Status, &a.CreatedAt, &a.UpdatedAt, &scored); err != nil {
+			return err
+		}
+		if scored {
+			return &RuleError{Kind: Refused, Code: "IN_USE",
+				Message: "the assignment cannot be deleted: the judge has scores in this category; set its status to CANCELLED instead"}
+		}
+		if _, err := tx.Exec(`DELETE FROM assignments WHERE tenant_id = $1 AND id = $2`, tenantID, id); err != nil {
+			return err
+		}
+		a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+		return audit(tx, tenantID, actor, "assignment.deleted", "assignment", id, map[string]any{"before": a})
+	})
+}

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/jackc/pgx/v5"
+)
+
+// Idempotency is an Idempotency-Key sent with a write. Keys belong to the user who sent them.
+type Idempotency struct {
+	UserID string
+	Key    string
+	// RequestHash is the SHA-256 of the method, the path and the body: a key may only be replayed
+	// for the same request.
+	RequestHash []byte
+	// Render makes the answer of the write, stored with the key in the write's transaction.
+	Render func(ScoresResult) (StoredAnswer, error)
+}
+
+// StoredAnswer is an HTTP answer kept with an idempotency key.
+type StoredAnswer struct {
+	Status int
+	Body   []byte
+	// Replayed is true when the answer is the stored one of an earlier request with the same key.
+	Replayed bool
+}
+
+var opIdempotencyCleanup = db.Op{Name: "idempotency_keys.cleanup", Class: db.Standard}
+
+// claimIdempotencyKey takes the key for this transaction. The primary key serialises concurrent
+// requests with one key: the second INSERT waits until the first transaction ends, then either
+// claims the key (the first rolled back) or finds its committed answer, which is returned to be
+// replayed. Reusing a key for another request is IDEMPOTENCY_KEY_REUSED.
+func claimIdempotencyKey(tx *db.Tx, tenantID string, k *Idempotency) (*StoredAnswer, error) {
+	tag, err := tx.Exec(`INSERT INTO idempotency_keys (tenant_id, user_id, key, request_hash) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant_id, user_id, key) DO NOTHING`, tenantID, k.UserID, k.Key, k.RequestHash)
+	if err != nil {
+		return nil, err
+	}
+	if tag.RowsAffected() == 1 {
+		return nil, nil
+	}
+	var (
+		hash   []byte
+		status *int
+		body   []byte
+	)
+	// A new statement, so a new snapshot: it sees the row that the other transaction committed.
+	if err := tx.QueryRow(`SELECT request_hash, response_status, response_body FROM idempotency_keys
+		WHERE tenant_id = $1 AND user_id = $2 AND key = $3`, tenantID, k.UserID, k.Key).Scan(&hash, &status, &body); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Claimed and released again between the two statements: rare; the client may retry.
+			return nil, idempotencyInFlight()
+		}
+		return nil, err
+	}
+	if !bytes.Equal(hash, k.RequestHash) {
+		return nil, &RuleError{Kind: Unprocessable, Code: "IDEMPOTENCY_KEY_REUSED", Field: "Idempotency-Key",
+			Message: "this Idempotency-Key was used with another request; use a new key for a new request"}
+	}
+	if status == nil {
+		return nil, idempotencyInFlight()
+	}
+	return &StoredAnswer{Status: *status, Body: body, Replayed: true}, nil
+}
+
+func idempotencyInFlight() error {
+	return &RuleError{Kind: Refused, Code: "IDEMPOTENCY_KEY_IN_USE", Field: "Idempotency-Key",
+		Message: "a request with this Idempotency-Key is still being processed; retry shortly"}
+}
+
+// saveIdempotentAnswer stores the answer with the claimed key, before the commit.
+func saveIdempotentAnswer(tx *db.Tx, tenantID string, k *Idempotency, a StoredAnswer) error {
+	_, err := tx.Exec(`UPDATE idempotency_keys SET response_status = $4, response_body = $5
+		WHERE tenant_id = $1 AND user_id = $2 AND key = $3`, tenantID, k.UserID, k.Key, a.Status, a.Body)
+	return err
+}
+
+// DeleteIdempotencyKeysBefore removes the keys older than cutoff (clients retry within minutes; a
+// day is plenty) and returns how many it removed. It runs across tenants, like the session
+// clean-up, so it needs a connection that row-level security lets see every tenant's keys.
+func (s *Store) DeleteIdempotencyKeysBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	tag, err := s.db.Exec(ctx, opIdempotencyCleanup, "", `DELETE FROM idempotency_keys WHERE created_at < $1`, cutoff)
+	return tag.RowsAffected(), err
+}

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/jackc/pgx/v5"
+)
+
+// Judge is a person who scores. UserID is the user who signs in as this judge, if any; a user is
+// linked to at most one judge.
+type Judge struct {
+	ID          string    `json:"id"`
+	TenantID    string    `json:"tenant_id"`
+	Name        string    `json:"name"`
+	Email       *string   `json:"email"`
+	IsHeadJudge bool      `json:"is_head_judge"`
+	UserID      *string   `json:"user_id"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// JudgeInput are the fields of a new judge, already validated.
+type JudgeInput struct {
+	Name        string
+	Email       *string
+	IsHeadJudge bool
+	UserID      *string
+}
+
+// JudgePatch holds the fields to change.
+type JudgePatch struct {
+	Name        *string
+	Email       Clearable[string]
+	IsHeadJudge *bool
+	UserID      Clearable[string]
+}
+
+// JudgeCursor is the position after the last judge of a page.
+type JudgeCursor struct {
+	ID string `json:"i"`
+}
+
+const judgeColumns = `id, tenant_id, name, email, is_head_judge, user_id, created_at, updated_at`
+
+var (
+	opJudgesList   = db.Op{Name: "judges.list", Class: db.Standard}
+	opJudgesGet    = db.Op{Name: "judges.get", Class: db.Simple}
+	opJudgesCreate = db.Op{Name: "judges.create", Class: db.Simple}
+	opJudgesUpdate = db.Op{Name: "judges.update", Class: db.Simple}
+	opJudgesDelete = db.Op{Name: "judges.delete", Class: db.Simple}
+)
+
+// judgeReferences names the request field behind each foreign key a judge write can break.
+var judgeReferences = map[string]string{"judges_tenant_id_user_id_fkey": "user_id"}
+
+func scanJudge(row pgx.Row, j *Judge) error {
+	err := row.Scan(&j.ID, &j.TenantID, &j.Name, &j.Email, &j.IsHeadJudge, &j.UserID, &j.CreatedAt, &j.UpdatedAt)
+	j.CreatedAt, j.UpdatedAt = j.CreatedAt.UTC(), j.UpdatedAt.UTC()
+	return err
+}
+
+// ListJudges returns up to limit judges of the tenant in id order (served by the tenant's unique
+// (tenant_id, id) index), after the cursor.
+func (s *Store) ListJudges(ctx context.Context, tenantID string, limit int, after *JudgeCursor) ([]Judge, error) {
+	var afterID any
+	if after != nil {
+		afterID = after.ID
+	}
+	out := make([]Judge, 0, limit)
+	err := s.db.Query(ctx, opJudgesList, tenantID, func(rows pgx.Rows) error {
+		for rows.Next() {
+			var j Judge
+			if err := scanJudge(rows, &j); err != nil {
+				return err
+			}
+			out = append(out, j)
+		}
+		return rows.Err()
+	}, `SELECT `+judgeColumns+` FROM judges
+		WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2)
+		ORDER BY id
+		LIMIT $3`,
+		tenantID, afterID, limit)
+	return out, err
+}
+
+// GetJudge returns one judge of the tenant, or db.ErrNotFound.
+func (s *Store) GetJudge(ctx context.Context, tenantID, id string) (Judge, error) {
+	var j Judge
+	err := s.db.Query(ctx, opJudgesGet, tenantID, func(rows pgx.Rows) error {
+		return scanOne(rows, func(r pgx.Rows) error { return scanJudge(r, &j) })
+	}, `SELECT `+judgeColumns+` FROM judges WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	return j, err
+}
+
+// CreateJudge adds a judge. A user_id that is not a user of the tenant is a MissingReferenceError;
+// a user already linked to another judge is db.ErrConflict (judges_user_id_key).
+func (s *Store) CreateJudge(ctx context.Context, tenantID string, a Actor, in JudgeInput) (Judge, error) {
+	var j Judge
+	err := s.db.InTx(ctx, opJudgesCreate, tenantID, func(tx *db.Tx) error {
+		if err := scanJudge(tx.QueryRow(`INSERT INTO judges (tenant_id, name, email, is_head_judge, user_id)
+			VALUES ($1, $2, $3, $4, $5) RETURNING `+judgeColumns,
+			tenantID, in.Name, in.Email, in.IsHeadJudge, in.UserID), &j); err != nil {
+			return err
+		}
+		return audit(tx, tenantID, a, "judge.created", "judge", j.ID, map[string]any{"after": j})
+	})
+	return j, missingReference(err, judgeReferences)
+}
+
+// UpdateJudge changes the given fields of a judge, with the same rules for user_id as CreateJudge.
+func (s *Store) UpdateJudge(ctx context.Context, tenantID, id string, a Actor, p JudgePatch) (Judge, error) {
+	var before, after Judge
+	err := s.db.InTx(ctx, opJudgesUpdate, tenantID, func(tx *db.Tx) error {
+		if err := scanJudge(tx.QueryRow(`SELECT `+judgeColumns+` FROM judges WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+			tenantID, id), &before); err != nil {
+			return err
+		}
+		if err := scanJudge(tx.QueryRow(`UPDATE judges SET
+				name = coalesce($3, name), is_head_judge = coalesce($4, is_head_judge),
+				email = CASE WHEN $5::boolean THEN $6::text ELSE email END,
+				user_id = CASE WHEN $7::boolean THEN $8::uuid ELSE user_id END,
+				updated_at = now()
+			WHERE tenant_id = $1 AND id = $2 RETURNING `+judgeColumns,
+			tenantID, id, p.Name, p.IsHeadJudge, p.Email.Set, p.Email.Value, p.UserID.Set, p.UserID.Value), &after); err != nil {
+			return err
+		}
+		return audit(tx, tenantID, a, "judge.updated", "judge", id, map[string]any{"before": before, "after": after})
+	})
+	return after, missingReference(err, judgeReferences)
+}
+
+// DeleteJudge removes a judge that has no assignments, scores or certifications; otherwise it is
+// refused with IN_USE.
+func (s *Store) DeleteJudge(ctx context.Context, tenantID, id string, a Actor) error {
+	err := s.db.InTx(ctx, opJudgesDelete, tenantID, func(tx *db.Tx) error {
+		var j Judge
+		if err := scanJudge(tx.QueryRow(`DELETE FROM judges WHERE tenant_id = $1 AND id = $2 RETURNING `+judgeColumns,
+			tenantID, id), &j); err != nil {
+			return err
+		}
+		return audit(tx, tenantID, a, "judge.deleted", "judge", id, map[string]any{"before": j})
+	})
+	return inUse(err, "judge")
+}
