@@ -2,9 +2,7 @@ package store
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"time"
 
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/jackc/pgx/v5"
@@ -28,8 +26,6 @@ type StoredAnswer struct {
 	// Replayed is true when the answer is the stored one of an earlier request with the same key.
 	Replayed bool
 }
-
-var opIdempotencyCleanup = db.Op{Name: "idempotency_keys.cleanup", Class: db.Standard}
 
 // claimIdempotencyKey takes the key for this transaction. The primary key serialises concurrent
 // requests with one key: the second INSERT waits until the first transaction ends, then either
@@ -78,12 +74,4 @@ func saveIdempotentAnswer(tx *db.Tx, tenantID string, k *Idempotency, a StoredAn
 	_, err := tx.Exec(`UPDATE idempotency_keys SET response_status = $4, response_body = $5
 		WHERE tenant_id = $1 AND user_id = $2 AND key = $3`, tenantID, k.UserID, k.Key, a.Status, a.Body)
 	return err
-}
-
-// DeleteIdempotencyKeysBefore removes the keys older than cutoff (clients retry within minutes; a
-// day is plenty) and returns how many it removed. It runs across tenants, like the session
-// clean-up, so it needs a connection that row-level security lets see every tenant's keys.
-func (s *Store) DeleteIdempotencyKeysBefore(ctx context.Context, cutoff time.Time) (int64, error) {
-	tag, err := s.db.Exec(ctx, opIdempotencyCleanup, "", `DELETE FROM idempotency_keys WHERE created_at < $1`, cutoff)
-	return tag.RowsAffected(), err
 }
