@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,10 +77,24 @@ func hashWith(password string, p Params) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("auth: reading random salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	key := idKey([]byte(password), salt, p)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
+
+// hashSlots bounds how many argon2id computations run at once. Each holds Params.Memory (19 MiB by
+// default) for ~50 ms of CPU: a burst of sign-ins at the start of an event would otherwise multiply
+// that memory by the number of requests while adding no throughput beyond one per core.
+var hashSlots = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+func idKey(password, salt []byte, p Params) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2IDKey(password, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+}
+
+// argon2IDKey is argon2.IDKey; a test replaces it to watch how many run at once.
+var argon2IDKey = argon2.IDKey
 
 // CheckPassword reports whether password matches the encoded hash. The parameters are read
 // from the hash itself, so hashes made with older parameters keep working. A hash that cannot
@@ -89,7 +104,7 @@ func CheckPassword(encoded, password string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	got := idKey([]byte(password), salt, p)
 	// Constant time, so the comparison does not tell an attacker how many bytes matched.
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
