@@ -34,7 +34,8 @@ const usage = `eventmanager runs judged competitions for many organisations on P
 
 Usage:
   eventmanager serve [flags]            start the HTTP API (PORT, default 3000)
-  eventmanager migrate up|down|status|redo
+  eventmanager migrate up|down|status|redo|repair
+  eventmanager seed --scale small|medium|large [--seed N]   generate realistic data
   eventmanager tenants create --slug SLUG --name NAME --admin-email EMAIL
   eventmanager version
 
@@ -56,6 +57,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return migrate(ctx, args[1:], env)
 	case "tenants":
 		return tenants(ctx, args[1:], env)
+	case "seed":
+		return seedCommand(ctx, args[1:], env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, versionString())
 		return exitOK

@@ -5,18 +5,24 @@ import (
 	"flag"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/pressly/goose/v3"
 )
 
-const migrateUsage = `Usage: eventmanager migrate up|down|status|redo [flags]
+const migrateUsage = `Usage: eventmanager migrate up|down|status|redo|repair [flags]
 
   up      apply every pending migration
   down    roll back the latest migration
-  status  list migrations and whether each is applied
+  status  list migrations and whether each is applied, and any invalid index
   redo    roll back the latest migration and apply it again
+  repair  drop each invalid index concurrently and build it again from its definition
+
+An index build that fails (lock timeout, cancel, crash) leaves an INVALID index that queries never
+use and that CREATE INDEX ... IF NOT EXISTS then skips: "up" and "status" name such indexes, and
+"repair" rebuilds them without blocking writes.
 
 Migrations run on DIRECT_DATABASE_URL when set (never through PgBouncer), else DATABASE_URL, else the
 private PostgreSQL. A PostgreSQL advisory lock makes concurrent runs apply each migration once.
@@ -30,6 +36,7 @@ func migrate(ctx context.Context, args []string, env Env) int {
 		return exitUsage
 	}
 	dataDir := fs.String("data-dir", cfg.PGDataDir, "data folder of the private PostgreSQL (PG_DATA_DIR)")
+	lockTimeout := fs.Duration("lock-timeout", 5*time.Second, "repair: how long each index drop or build may wait for the table's writers (0: no limit)")
 	if len(args) == 0 {
 		fs.Usage()
 		return exitUsage
@@ -43,9 +50,9 @@ func migrate(ctx context.Context, args []string, env Env) int {
 		return code
 	}
 	switch command {
-	case "up", "down", "status", "redo":
+	case "up", "down", "status", "redo", "repair":
 	default:
-		fmt.Fprintf(env.Stderr, "eventmanager migrate: unknown command %q (want up, down, status or redo)\n", command)
+		fmt.Fprintf(env.Stderr, "eventmanager migrate: unknown command %q (want up, down, status, redo or repair)\n", command)
 		return exitUsage
 	}
 	log := newLogger(cfg, env.Stderr)
@@ -55,14 +62,14 @@ func migrate(ctx context.Context, args []string, env Env) int {
 		return exitFailed
 	}
 	defer database.close(ctx)
-	if err := runMigrate(ctx, command, database.direct, env); err != nil {
+	if err := runMigrate(ctx, command, database.direct, *lockTimeout, env); err != nil {
 		fmt.Fprintln(env.Stderr, "eventmanager migrate "+command+": "+config.RedactURL(err.Error()))
 		return exitFailed
 	}
 	return exitOK
 }
 
-func runMigrate(ctx context.Context, command, connString string, env Env) error {
+func runMigrate(ctx context.Context, command, connString string, lockTimeout time.Duration, env Env) error {
 	m, err := db.NewMigrator(connString)
 	if err != nil {
 		return err
@@ -77,7 +84,23 @@ func runMigrate(ctx context.Context, command, connString string, env Env) error 
 		if err == nil && len(results) == 0 {
 			fmt.Fprintln(env.Stdout, "no pending migrations")
 		}
+		// Also after a failure: a failed concurrent build is exactly what leaves an invalid index.
+		if ierr := printInvalidIndexes(context.WithoutCancel(ctx), m, env); err == nil {
+			err = ierr
+		}
 		return err
+	case "repair":
+		repaired, err := m.RepairIndexes(ctx, lockTimeout)
+		for _, ix := range repaired {
+			fmt.Fprintf(env.Stdout, "repaired index %s on %s\n", ix.Name, ix.Table)
+		}
+		if err != nil {
+			return err
+		}
+		if len(repaired) == 0 {
+			fmt.Fprintln(env.Stdout, "no invalid indexes")
+		}
+		return nil
 	case "down":
 		r, err := m.Down(ctx)
 		if r != nil {
@@ -104,5 +127,20 @@ func runMigrate(ctx context.Context, command, connString string, env Env) error 
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\n", s.Source.Version, s.Source.Path, applied)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printInvalidIndexes(ctx, m, env)
+}
+
+// printInvalidIndexes prints one line per invalid index, or nothing when there is none.
+func printInvalidIndexes(ctx context.Context, m *db.Migrator, env Env) error {
+	invalid, err := m.InvalidIndexes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ix := range invalid {
+		fmt.Fprintf(env.Stdout, "INVALID index %s on %s: queries do not use it; run \"eventmanager migrate repair\"\n", ix.Name, ix.Table)
+	}
+	return nil
 }
