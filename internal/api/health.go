@@ -38,5 +38,12 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		notReady("schema at migration " + itoa(got) + ", this binary needs " + itoa(want))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "schema_version": got})
+	// Invalid indexes (a failed concurrent build) slow queries down but break nothing: the instance
+	// stays ready and names them, so that an operator runs `eventmanager migrate repair`.
+	invalid, err := s.db.InvalidIndexNames(ctx)
+	if err != nil {
+		notReady("database not reachable within 1s: " + toAPIError(err).Code)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "schema_version": got, "invalid_indexes": invalid})
 }

@@ -65,9 +65,19 @@ func TestReadyz(t *testing.T) {
 	r := e.do("GET", "/readyz", "", nil)
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Equal(t, "ready", r.json(t)["status"])
+	require.Equal(t, []any{}, r.json(t)["invalid_indexes"])
+
+	// A failed concurrent build leaves an invalid index: still ready, and named.
+	_, err := e.db.Exec(context.Background(), opTest, "", `INSERT INTO tenants (slug, name) VALUES ('a1', 'A'), ('a2', 'B')`)
+	require.NoError(t, err)
+	_, err = e.db.Exec(context.Background(), opTest, "", `CREATE UNIQUE INDEX CONCURRENTLY broken_idx ON tenants (scoring_type)`)
+	require.Error(t, err)
+	r = e.do("GET", "/readyz", "", nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.Equal(t, []any{"broken_idx"}, r.json(t)["invalid_indexes"])
 
 	// A database whose schema is behind this binary is not ready.
-	_, err := e.db.Exec(context.Background(), opTest, "", `DELETE FROM goose_db_version WHERE version_id = (SELECT max(version_id) FROM goose_db_version)`)
+	_, err = e.db.Exec(context.Background(), opTest, "", `DELETE FROM goose_db_version WHERE version_id = (SELECT max(version_id) FROM goose_db_version)`)
 	require.NoError(t, err)
 	r = e.do("GET", "/readyz", "", nil)
 	require.Equal(t, http.StatusServiceUnavailable, r.status)

@@ -168,6 +168,25 @@ WHERE NOT x.indisvalid
   AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = x.indexrelid)
 ORDER BY n.nspname, t.relname, i.relname`
 
+// InvalidIndexNames lists, through the pool, the names of the invalid indexes of the schemas on the
+// search path, for /readyz: the service still works without them, but an operator must repair them.
+func (d *DB) InvalidIndexNames(ctx context.Context) ([]string, error) {
+	names := []string{}
+	err := d.Query(ctx, opInvalidIndexes, "", func(rows pgx.Rows) error {
+		for rows.Next() {
+			var schema, table, name, def string
+			if err := rows.Scan(&schema, &table, &name, &def); err != nil {
+				return err
+			}
+			names = append(names, name)
+		}
+		return rows.Err()
+	}, invalidIndexesSQL)
+	return names, err
+}
+
+var opInvalidIndexes = Op{Name: "db.invalid_indexes", Class: Simple}
+
 // InvalidIndexes lists the invalid indexes of the schemas on the search path.
 func (m *Migrator) InvalidIndexes(ctx context.Context) ([]InvalidIndex, error) {
 	rows, err := m.sqlDB.QueryContext(ctx, invalidIndexesSQL)
