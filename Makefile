@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/eventmanager/eventmanager/internal/cli.Version=$(VERSION)
 PORT    ?= 3000
 
-.PHONY: run test build deps lint clean
+.PHONY: run test build deps lint clean bench-queries
 
 deps:
 	@./scripts/ensure-deps.sh
@@ -21,6 +21,18 @@ run: build
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+## bench-queries: median latency of each hot query with and without the index migration (docs/indexes.md).
+## Seeds medium in a throwaway database (about 30 s); BENCH_LARGE=1 adds large (seeding about 3 min).
+## BENCH_MEDIUM_DATA_DIR / BENCH_LARGE_DATA_DIR reuse a folder seeded with `eventmanager seed` instead.
+BENCH_TIME ?= 200x
+bench-queries: deps
+	BENCH_SCALE=medium BENCH_PG_DATA_DIR=$(BENCH_MEDIUM_DATA_DIR) BENCH_OUT=$(CURDIR)/bin/bench-medium.md \
+		$(GO) test -run '^$$' -bench '^BenchmarkHotQueries$$' -benchtime $(BENCH_TIME) -timeout 30m ./internal/seed/
+	@if [ "$(BENCH_LARGE)" = 1 ]; then \
+		BENCH_SCALE=large BENCH_PG_DATA_DIR=$(BENCH_LARGE_DATA_DIR) BENCH_OUT=$(CURDIR)/bin/bench-large.md \
+		$(GO) test -run '^$$' -bench '^BenchmarkHotQueries$$' -benchtime $(BENCH_TIME) -timeout 60m ./internal/seed/; \
+	fi
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)
