@@ -13,13 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The index migration goes down, up, down and up on a seeded database while a writer inserts
+// The index migration goes down, up, down and up on a database seeded at the medium scale while a writer inserts
 // scores without pause: no write fails, none is lost, and the indexes end valid.
 func TestIndexMigrationUnderWriteLoad(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := dbtest.NewDatabase(t)
-	_, err := seed.Run(ctx, url, seed.Options{Scale: seed.Scale{Name: "load", Tenants: 4, Events: 200, Scores: 40_000, AuditLogs: 2_000}, Seed: 5})
+	_, err := seed.Run(ctx, url, seed.Options{Scale: seed.Scales["medium"], Seed: 5})
 	require.NoError(t, err)
 
 	admin, err := pgx.Connect(ctx, dbtest.AdminURL(t, url))
