@@ -86,6 +86,7 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 		}
 	}
 	st := store.New(pool)
+	go purgeExpiredSessions(ctx, st, log)
 	if opts.demo {
 		if err := ensureDemo(ctx, st, cfg, env); err != nil {
 			return fmt.Errorf("demo data: %w", err)
@@ -132,4 +133,26 @@ func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, shutdownTim
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// sessionPurgeInterval is how often expired sessions are deleted. Expired tokens are already refused
+// (the token check compares expires_at); the purge only keeps the table small. Every instance runs
+// it: the DELETE is idempotent and cheap on the expires_at index.
+const sessionPurgeInterval = 10 * time.Minute
+
+func purgeExpiredSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(sessionPurgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := st.DeleteExpiredSessions(ctx); err != nil {
+				log.Warn("purging expired sessions failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("purged expired sessions", "count", n)
+			}
+		}
+	}
 }
