@@ -52,56 +52,52 @@ func assignmentFilter(r *http.Request, judgeFromQuery bool) (store.AssignmentFil
 	return f, err
 }
 
-func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request) error {
 	f, err := assignmentFilter(r, true)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	want := f.Limit
 	f.Limit++
 	list, err := s.store.ListAssignments(r.Context(), principal(r.Context()).TenantID, f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writePage(w, list, want, func(a store.Assignment) any { return store.AssignmentCursor{ID: a.ID} })
+	return nil
 }
 
-func (s *Server) listJudgeAssignments(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listJudgeAssignments(w http.ResponseWriter, r *http.Request) error {
 	judgeID, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	f, err := assignmentFilter(r, false)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	f.JudgeID = judgeID
 	want := f.Limit
 	f.Limit++
 	list, err := s.store.ListJudgeAssignments(r.Context(), principal(r.Context()).TenantID, f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writePage(w, list, want, func(a store.Assignment) any { return store.AssignmentCursor{ID: a.ID} })
+	return nil
 }
 
-func (s *Server) getAssignment(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getAssignment(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	a, err := s.store.GetAssignment(r.Context(), principal(r.Context()).TenantID, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, a)
+	return nil
 }
 
 // assignmentCreateRequest is the body of POST; status defaults to PENDING.
@@ -111,40 +107,36 @@ type assignmentCreateRequest struct {
 	Status     *string `json:"status"`
 }
 
-func (s *Server) createAssignment(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createAssignment(w http.ResponseWriter, r *http.Request) error {
 	var req assignmentCreateRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	for _, f := range []struct {
 		name string
 		v    *string
 	}{{"judge_id", req.JudgeID}, {"category_id", req.CategoryID}} {
 		if f.v == nil {
-			s.writeError(w, r, invalid(f.name, "is required"))
-			return
+			return invalid(f.name, "is required")
 		}
 		if !isUUID(*f.v) {
-			s.writeError(w, r, invalid(f.name, "must be a UUID"))
-			return
+			return invalid(f.name, "must be a UUID")
 		}
 	}
 	status := store.AssignmentPending
 	if req.Status != nil {
 		var err error
 		if status, err = assignmentStatus("status", *req.Status); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	a, err := s.store.CreateAssignment(r.Context(), principal(r.Context()).TenantID, s.actor(r), *req.JudgeID, *req.CategoryID, status)
 	if err != nil {
-		s.writeError(w, r, referenceError(err))
-		return
+		return referenceError(err)
 	}
 	w.Header().Set("Location", "/api/v1/assignments/"+a.ID)
 	writeJSON(w, http.StatusCreated, a)
+	return nil
 }
 
 // assignmentPatchRequest is the body of PATCH: only the status changes; a different judge or
@@ -153,34 +145,30 @@ type assignmentPatchRequest struct {
 	Status *string `json:"status"`
 }
 
-func (s *Server) updateAssignment(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateAssignment(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req assignmentPatchRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.Status == nil {
-		s.writeError(w, r, invalid("status", "is required"))
-		return
+		return invalid("status", "is required")
 	}
 	status, err := assignmentStatus("status", *req.Status)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	a, err := s.store.UpdateAssignmentStatus(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), status)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, a)
+	return nil
 }
 
-func (s *Server) deleteAssignment(w http.ResponseWriter, r *http.Request) {
-	s.deleteByID(w, r, s.store.DeleteAssignment)
+func (s *Server) deleteAssignment(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteByID(w, r, s.store.DeleteAssignment)
 }

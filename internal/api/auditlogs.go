@@ -26,11 +26,10 @@ func (s *Server) auditLogRoutes() {
 // small, and a large one only costs the database time.
 const maxFilterJSON = 2 << 10
 
-func (s *Server) listAuditLogs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listAuditLogs(w http.ResponseWriter, r *http.Request) error {
 	f, err := auditFilter(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	want := f.Limit
 	f.Limit++ // one more than asked tells whether another page follows, without a count query
@@ -40,17 +39,10 @@ func (s *Server) listAuditLogs(w http.ResponseWriter, r *http.Request) {
 		err = invalid("data", "is not a JSON object PostgreSQL accepts")
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	resp := listResponse[store.AuditLog]{Data: logs}
-	if len(logs) > want {
-		resp.Data = logs[:want]
-		last := resp.Data[want-1]
-		next := encodeCursor(store.AuditCursor{CreatedAt: last.CreatedAt, ID: last.ID})
-		resp.NextCursor = &next
-	}
-	writeJSON(w, http.StatusOK, resp)
+	writePage(w, logs, want, func(l store.AuditLog) any { return store.AuditCursor{CreatedAt: l.CreatedAt, ID: l.ID} })
+	return nil
 }
 
 // auditFilter reads and checks the query of GET /api/v1/audit-logs.
@@ -194,17 +186,16 @@ func hasNUL(v any) bool {
 	return false
 }
 
-func (s *Server) getAuditLog(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getAuditLog(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := principal(r.Context())
 	l, err := s.store.GetAuditLog(r.Context(), p.TenantID, id, p.Role == auth.SuperAdmin)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, l)
+	return nil
 }

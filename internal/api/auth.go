@@ -22,52 +22,47 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var req loginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	req.Tenant = strings.TrimSpace(req.Tenant)
 	req.Email = strings.ToLower(strings.TrimSpace(req.Email))
 	switch {
 	case req.Tenant == "":
-		s.writeError(w, r, invalid("tenant", "is required"))
-		return
+		return invalid("tenant", "is required")
 	case req.Email == "":
-		s.writeError(w, r, invalid("email", "is required"))
-		return
+		return invalid("email", "is required")
 	case req.Password == "":
-		s.writeError(w, r, invalid("password", "is required"))
-		return
+		return invalid("password", "is required")
 	case len(req.Password) > 256:
-		s.writeError(w, r, invalid("password", "is longer than 256 bytes"))
-		return
+		return invalid("password", "is longer than 256 bytes")
 	}
 	sess, err := s.store.Login(r.Context(), req.Tenant, req.Email, req.Password, s.tokenTTL)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, sess)
+	return nil
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	token, _ := auth.ParseBearer(r.Header.Get("Authorization"))
 	if err := s.store.Logout(r.Context(), principal(r.Context()).TenantID, token); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request) {
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r.Context())
 	u, err := s.store.GetUser(r.Context(), p.TenantID, p.UserID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, u)
+	return nil
 }

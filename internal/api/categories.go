@@ -54,94 +54,84 @@ func (req *categoryRequest) validate() (scoreCap store.Clearable[string], timeLi
 	return scoreCap, timeLimit, nil
 }
 
-func (s *Server) listCategories(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listCategories(w http.ResponseWriter, r *http.Request) error {
 	contestID, limit, err := listParams(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	after, err := readCursor(r, func(c *store.CategoryCursor) []string { return []string{c.ID} })
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	list, err := s.store.ListCategories(r.Context(), principal(r.Context()).TenantID, contestID, limit+1, after)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writePage(w, list, limit, func(c store.Category) any { return store.CategoryCursor{CreatedAt: c.CreatedAt, ID: c.ID} })
+	return nil
 }
 
-func (s *Server) getCategory(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getCategory(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	c, err := s.store.GetCategory(r.Context(), principal(r.Context()).TenantID, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
+	return nil
 }
 
-func (s *Server) createCategory(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createCategory(w http.ResponseWriter, r *http.Request) error {
 	contestID, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req categoryRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.Name == nil {
-		s.writeError(w, r, invalid("name", "is required"))
-		return
+		return invalid("name", "is required")
 	}
 	scoreCap, timeLimit, err := req.validate()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	in := store.CategoryInput{Name: *req.Name, Description: deref(req.Description), ScoreCap: scoreCap.Value, TimeLimitSeconds: timeLimit.Value}
 	c, err := s.store.CreateCategory(r.Context(), principal(r.Context()).TenantID, contestID, s.actor(r), in)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/categories/"+c.ID)
 	writeJSON(w, http.StatusCreated, c)
+	return nil
 }
 
-func (s *Server) updateCategory(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateCategory(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req categoryRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	scoreCap, timeLimit, err := req.validate()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := store.CategoryPatch{Name: req.Name, Description: req.Description, ScoreCap: scoreCap, TimeLimitSeconds: timeLimit}
 	c, err := s.store.UpdateCategory(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
+	return nil
 }
 
-func (s *Server) deleteCategory(w http.ResponseWriter, r *http.Request) {
-	s.deleteByID(w, r, s.store.DeleteCategory)
+func (s *Server) deleteCategory(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteByID(w, r, s.store.DeleteCategory)
 }

@@ -36,56 +36,50 @@ func validStep(field, step string) error {
 	return nil
 }
 
-func (s *Server) getCertification(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getCertification(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	st, err := s.store.CertificationState(r.Context(), principal(r.Context()).TenantID, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
 }
 
 type certifyRequest struct {
 	Step string `json:"step"`
 }
 
-func (s *Server) certify(w http.ResponseWriter, r *http.Request) {
+func (s *Server) certify(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req certifyRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := validStep("step", req.Step); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := principal(r.Context())
 	if req.Step == store.StepJudge {
 		if p.JudgeID == "" {
-			s.writeError(w, r, errNotAJudge)
-			return
+			return errNotAJudge
 		}
 	} else if p.Role != stepRoles[req.Step] {
-		s.writeError(w, r, &Error{Status: http.StatusForbidden, Code: "FORBIDDEN", Field: "step",
-			Message: "only a " + string(stepRoles[req.Step]) + " may certify the " + req.Step + " step"})
-		return
+		return &Error{Status: http.StatusForbidden, Code: "FORBIDDEN", Field: "step",
+			Message: "only a " + string(stepRoles[req.Step]) + " may certify the " + req.Step + " step"}
 	}
 	st, err := s.store.Certify(r.Context(), p.TenantID, id, s.actor(r), req.Step, p.JudgeID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusCreated, st)
+	return nil
 }
 
 type revokeRequest struct {
@@ -94,43 +88,37 @@ type revokeRequest struct {
 	JudgeID string `json:"judge_id"`
 }
 
-func (s *Server) revokeCertification(w http.ResponseWriter, r *http.Request) {
+func (s *Server) revokeCertification(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req revokeRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reason := strings.TrimSpace(req.Reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 1000 {
-		s.writeError(w, r, invalid("reason", "is required: 1 to 1000 characters"))
-		return
+		return invalid("reason", "is required: 1 to 1000 characters")
 	}
 	if req.Step != "" {
 		if err := validStep("step", req.Step); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	if req.JudgeID != "" {
 		if _, err := uuid.Parse(req.JudgeID); err != nil || len(req.JudgeID) != 36 {
-			s.writeError(w, r, invalid("judge_id", "must be a UUID"))
-			return
+			return invalid("judge_id", "must be a UUID")
 		}
 		if req.Step != "" && req.Step != store.StepJudge {
-			s.writeError(w, r, invalid("judge_id", "goes with the JUDGE step only"))
-			return
+			return invalid("judge_id", "goes with the JUDGE step only")
 		}
 	}
 	st, err := s.store.RevokeCertification(r.Context(), principal(r.Context()).TenantID, id, s.actor(r),
 		store.Revocation{Step: req.Step, JudgeID: strings.ToLower(req.JudgeID), Reason: reason})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
 }

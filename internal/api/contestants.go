@@ -48,126 +48,113 @@ func (req *contestantRequest) validate() (number store.Clearable[int32], email s
 	return number, email, err
 }
 
-func (s *Server) listContestants(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listContestants(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.ContestantFilter{Search: strings.TrimSpace(q.Get("search"))}
 	var err error
 	if f.Limit, err = pageLimit(r); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if utf8.RuneCountInString(f.Search) > 200 {
-		s.writeError(w, r, invalid("search", "is longer than 200 characters"))
-		return
+		return invalid("search", "is longer than 200 characters")
 	}
 	if raw := q.Get("number"); raw != "" {
 		n, err := strconv.ParseInt(raw, 10, 32)
 		if err != nil || n < 1 {
-			s.writeError(w, r, invalid("number", "must be a whole number from 1 to 2147483647"))
-			return
+			return invalid("number", "must be a whole number from 1 to 2147483647")
 		}
 		n32 := int32(n)
 		f.Number = &n32
 	}
 	if f.After, err = readCursor(r, func(c *store.ContestantCursor) []string { return []string{c.ID} }); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	want := f.Limit
 	f.Limit++
 	list, err := s.store.ListContestants(r.Context(), principal(r.Context()).TenantID, f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writePage(w, list, want, func(c store.Contestant) any { return store.ContestantCursor{ID: c.ID} })
+	return nil
 }
 
-func (s *Server) getContestant(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getContestant(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	c, err := s.store.GetContestant(r.Context(), principal(r.Context()).TenantID, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
+	return nil
 }
 
-func (s *Server) createContestant(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createContestant(w http.ResponseWriter, r *http.Request) error {
 	var req contestantRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.Name == nil {
-		s.writeError(w, r, invalid("name", "is required"))
-		return
+		return invalid("name", "is required")
 	}
 	number, email, err := req.validate()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	in := store.ContestantInput{Name: *req.Name, Number: number.Value, Email: email.Value, Bio: deref(req.Bio)}
 	c, err := s.store.CreateContestant(r.Context(), principal(r.Context()).TenantID, s.actor(r), in)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/contestants/"+c.ID)
 	writeJSON(w, http.StatusCreated, c)
+	return nil
 }
 
-func (s *Server) updateContestant(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateContestant(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req contestantRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	number, email, err := req.validate()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := store.ContestantPatch{Name: req.Name, Bio: req.Bio, Number: number, Email: email}
 	c, err := s.store.UpdateContestant(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
+	return nil
 }
 
-func (s *Server) deleteContestant(w http.ResponseWriter, r *http.Request) {
-	s.deleteByID(w, r, s.store.DeleteContestant)
+func (s *Server) deleteContestant(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteByID(w, r, s.store.DeleteContestant)
 }
 
-func (s *Server) listEntries(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listEntries(w http.ResponseWriter, r *http.Request) error {
 	categoryID, limit, err := listParams(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	after, err := readCursor(r, func(c *store.EntryCursor) []string { return []string{c.ContestantID} })
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	list, err := s.store.ListEntries(r.Context(), principal(r.Context()).TenantID, categoryID, limit+1, after)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writePage(w, list, limit, func(e store.Entry) any { return store.EntryCursor{ContestantID: e.ID} })
+	return nil
 }
 
 // entryIDs reads the category and contestant ids of /categories/{id}/contestants/{contestant_id}.
@@ -181,33 +168,31 @@ func entryIDs(r *http.Request) (categoryID, contestantID string, err error) {
 
 // enterContestant is idempotent: 201 with the entry when the contestant is newly entered, 204 when
 // it already was.
-func (s *Server) enterContestant(w http.ResponseWriter, r *http.Request) {
+func (s *Server) enterContestant(w http.ResponseWriter, r *http.Request) error {
 	categoryID, contestantID, err := entryIDs(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	e, created, err := s.store.EnterContestant(r.Context(), principal(r.Context()).TenantID, categoryID, contestantID, s.actor(r))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if !created {
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
 	writeJSON(w, http.StatusCreated, e)
+	return nil
 }
 
-func (s *Server) withdrawContestant(w http.ResponseWriter, r *http.Request) {
+func (s *Server) withdrawContestant(w http.ResponseWriter, r *http.Request) error {
 	categoryID, contestantID, err := entryIDs(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.WithdrawContestant(r.Context(), principal(r.Context()).TenantID, categoryID, contestantID, s.actor(r)); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

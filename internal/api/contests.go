@@ -48,94 +48,84 @@ func (req *contestRequest) validate() error {
 	return nil
 }
 
-func (s *Server) listContests(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listContests(w http.ResponseWriter, r *http.Request) error {
 	eventID, limit, err := listParams(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	after, err := readCursor(r, func(c *store.ContestCursor) []string { return []string{c.ID} })
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	list, err := s.store.ListContests(r.Context(), principal(r.Context()).TenantID, eventID, limit+1, after)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writePage(w, list, limit, func(c store.Contest) any { return store.ContestCursor{CreatedAt: c.CreatedAt, ID: c.ID} })
+	return nil
 }
 
-func (s *Server) getContest(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getContest(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	c, err := s.store.GetContest(r.Context(), principal(r.Context()).TenantID, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
+	return nil
 }
 
-func (s *Server) createContest(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createContest(w http.ResponseWriter, r *http.Request) error {
 	eventID, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req contestRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.Name == nil {
-		s.writeError(w, r, invalid("name", "is required"))
-		return
+		return invalid("name", "is required")
 	}
 	if err := req.validate(); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	in := store.ContestInput{Name: *req.Name, Description: deref(req.Description), ScoringType: req.ScoringType.clearable().Value}
 	c, err := s.store.CreateContest(r.Context(), principal(r.Context()).TenantID, eventID, s.actor(r), in)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/contests/"+c.ID)
 	writeJSON(w, http.StatusCreated, c)
+	return nil
 }
 
-func (s *Server) updateContest(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateContest(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req contestRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := req.validate(); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := store.ContestPatch{Name: req.Name, Description: req.Description, ScoringType: req.ScoringType.clearable()}
 	c, err := s.store.UpdateContest(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
+	return nil
 }
 
-func (s *Server) deleteContest(w http.ResponseWriter, r *http.Request) {
-	s.deleteByID(w, r, s.store.DeleteContest)
+func (s *Server) deleteContest(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteByID(w, r, s.store.DeleteContest)
 }
 
 // The helpers below are shared by the competition resources (contests, categories, criteria,
@@ -144,17 +134,16 @@ func (s *Server) deleteContest(w http.ResponseWriter, r *http.Request) {
 // deleteByID answers DELETE /…/{id}: 204, 404 for an id that is not the tenant's, 409 IN_USE for a
 // row that others depend on.
 func (s *Server) deleteByID(w http.ResponseWriter, r *http.Request,
-	del func(ctx context.Context, tenantID, id string, a store.Actor) error) {
+	del func(ctx context.Context, tenantID, id string, a store.Actor) error) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := del(r.Context(), principal(r.Context()).TenantID, id, s.actor(r)); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // listParams reads the parent id of a nested list and ?limit=.

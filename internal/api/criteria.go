@@ -49,98 +49,87 @@ func (req *criterionRequest) validate() (maxScore *string, position *int32, err 
 	return maxScore, position, nil
 }
 
-func (s *Server) listCriteria(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listCriteria(w http.ResponseWriter, r *http.Request) error {
 	categoryID, limit, err := listParams(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	after, err := readCursor(r, func(c *store.CriterionCursor) []string { return []string{c.ID} })
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	list, err := s.store.ListCriteria(r.Context(), principal(r.Context()).TenantID, categoryID, limit+1, after)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writePage(w, list, limit, func(c store.Criterion) any { return store.CriterionCursor{Position: c.Position, ID: c.ID} })
+	return nil
 }
 
-func (s *Server) getCriterion(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getCriterion(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	c, err := s.store.GetCriterion(r.Context(), principal(r.Context()).TenantID, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
+	return nil
 }
 
-func (s *Server) createCriterion(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createCriterion(w http.ResponseWriter, r *http.Request) error {
 	categoryID, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req criterionRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	switch {
 	case req.Name == nil:
-		s.writeError(w, r, invalid("name", "is required"))
-		return
+		return invalid("name", "is required")
 	case req.MaxScore == nil:
-		s.writeError(w, r, invalid("max_score", "is required"))
-		return
+		return invalid("max_score", "is required")
 	}
 	maxScore, position, err := req.validate()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	in := store.CriterionInput{Name: *req.Name, MaxScore: *maxScore, Position: position}
 	c, err := s.store.CreateCriterion(r.Context(), principal(r.Context()).TenantID, categoryID, s.actor(r), in)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/criteria/"+c.ID)
 	writeJSON(w, http.StatusCreated, c)
+	return nil
 }
 
-func (s *Server) updateCriterion(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateCriterion(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req criterionRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	maxScore, position, err := req.validate()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := store.CriterionPatch{Name: req.Name, MaxScore: maxScore, Position: position}
 	c, err := s.store.UpdateCriterion(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, c)
+	return nil
 }
 
-func (s *Server) deleteCriterion(w http.ResponseWriter, r *http.Request) {
-	s.deleteByID(w, r, s.store.DeleteCriterion)
+func (s *Server) deleteCriterion(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteByID(w, r, s.store.DeleteCriterion)
 }

@@ -25,32 +25,27 @@ func (s *Server) deductionRoutes() {
 	s.handle("DELETE /api/v1/deductions/{id}", deductionWriters, s.deleteDeduction)
 }
 
-func (s *Server) listDeductions(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listDeductions(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	f := store.DeductionFilter{}
 	if f.Limit, err = pageLimit(r); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if c := r.URL.Query().Get("contestant_id"); c != "" {
 		if _, err := uuid.Parse(c); err != nil || len(c) != 36 {
-			s.writeError(w, r, invalid("contestant_id", "must be a UUID"))
-			return
+			return invalid("contestant_id", "must be a UUID")
 		}
 		f.ContestantID = c
 	}
 	var cur store.DeductionCursor
 	if ok, err := decodeCursor(r, &cur); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	} else if ok {
 		if _, perr := uuid.Parse(cur.ID); perr != nil || cur.CreatedAt.IsZero() {
-			s.writeError(w, r, badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned"))
-			return
+			return badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
 		}
 		f.After = &cur
 	}
@@ -58,8 +53,7 @@ func (s *Server) listDeductions(w http.ResponseWriter, r *http.Request) {
 	f.Limit++ // one more than asked tells whether another page follows
 	list, err := s.store.ListDeductions(r.Context(), principal(r.Context()).TenantID, id, f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	resp := listResponse[store.Deduction]{Data: list}
 	if len(list) > want {
@@ -69,6 +63,7 @@ func (s *Server) listDeductions(w http.ResponseWriter, r *http.Request) {
 		resp.NextCursor = &next
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 type deductionRequest struct {
@@ -77,64 +72,54 @@ type deductionRequest struct {
 	Reason       string          `json:"reason"`
 }
 
-func (s *Server) createDeduction(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createDeduction(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req deductionRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if _, err := uuid.Parse(req.ContestantID); err != nil || len(req.ContestantID) != 36 {
-		s.writeError(w, r, invalid("contestant_id", "must be a UUID"))
-		return
+		return invalid("contestant_id", "must be a UUID")
 	}
 	if len(req.Amount) == 0 || string(req.Amount) == "null" {
-		s.writeError(w, r, invalid("amount", "is required"))
-		return
+		return invalid("amount", "is required")
 	}
 	amount, negative, tooPrecise, ok := parseDecimal(req.Amount)
 	switch {
 	case !ok:
-		s.writeError(w, r, invalid("amount", "must be a number such as 2 or 0.5"))
-		return
+		return invalid("amount", "must be a number such as 2 or 0.5")
 	case tooPrecise:
-		s.writeError(w, r, invalid("amount", "at most two decimals are allowed"))
-		return
+		return invalid("amount", "at most two decimals are allowed")
 	case negative || amount == "0.00":
-		s.writeError(w, r, invalid("amount", "must be greater than 0"))
-		return
+		return invalid("amount", "must be greater than 0")
 	case len(amount) > len("999999.99"):
-		s.writeError(w, r, invalid("amount", "must be at most 999999.99"))
-		return
+		return invalid("amount", "must be at most 999999.99")
 	}
 	reason := strings.TrimSpace(req.Reason)
 	if reason == "" || utf8.RuneCountInString(reason) > 1000 {
-		s.writeError(w, r, invalid("reason", "is required: 1 to 1000 characters"))
-		return
+		return invalid("reason", "is required: 1 to 1000 characters")
 	}
 	d, err := s.store.CreateDeduction(r.Context(), principal(r.Context()).TenantID, id, s.actor(r),
 		store.DeductionInput{ContestantID: strings.ToLower(req.ContestantID), Amount: amount, Reason: reason})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/deductions/"+d.ID)
 	writeJSON(w, http.StatusCreated, d)
+	return nil
 }
 
-func (s *Server) deleteDeduction(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteDeduction(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteDeduction(r.Context(), principal(r.Context()).TenantID, id, s.actor(r)); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -28,34 +28,29 @@ func pathID(r *http.Request, name string) (string, error) {
 	return id, nil
 }
 
-func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.EventFilter{Search: strings.TrimSpace(q.Get("search"))}
 	var err error
 	if f.Limit, err = pageLimit(r); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	switch q.Get("archived") {
 	case "", "false":
 	case "true":
 		f.Archived = true
 	default:
-		s.writeError(w, r, invalid("archived", "must be true or false"))
-		return
+		return invalid("archived", "must be true or false")
 	}
 	if utf8.RuneCountInString(f.Search) > 200 {
-		s.writeError(w, r, invalid("search", "is longer than 200 characters"))
-		return
+		return invalid("search", "is longer than 200 characters")
 	}
 	var cur store.EventCursor
 	if ok, err := decodeCursor(r, &cur); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	} else if ok {
 		if _, perr := uuid.Parse(cur.ID); perr != nil {
-			s.writeError(w, r, badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned"))
-			return
+			return badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
 		}
 		f.After = &cur
 	}
@@ -64,31 +59,23 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	f.Limit++
 	events, err := s.store.ListEvents(r.Context(), principal(r.Context()).TenantID, f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	resp := listResponse[store.Event]{Data: events}
-	if len(events) > want {
-		resp.Data = events[:want]
-		last := resp.Data[want-1]
-		next := encodeCursor(store.EventCursor{StartDate: last.StartDate, ID: last.ID})
-		resp.NextCursor = &next
-	}
-	writeJSON(w, http.StatusOK, resp)
+	writePage(w, events, want, func(e store.Event) any { return store.EventCursor{StartDate: e.StartDate, ID: e.ID} })
+	return nil
 }
 
-func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	e, err := s.store.GetEvent(r.Context(), principal(r.Context()).TenantID, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, e)
+	return nil
 }
 
 // eventRequest is the body of POST and PATCH; PATCH leaves absent fields unchanged.
@@ -146,25 +133,22 @@ func (s *Server) actor(r *http.Request) store.Actor {
 	return store.Actor{UserID: principal(r.Context()).UserID, RequestID: requestID(r.Context()), IP: clientIP(r)}
 }
 
-func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) error {
 	var req eventRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	for _, f := range []struct {
 		name string
 		v    *string
 	}{{"name", req.Name}, {"start_date", req.StartDate}, {"end_date", req.EndDate}} {
 		if f.v == nil {
-			s.writeError(w, r, invalid(f.name, "is required"))
-			return
+			return invalid(f.name, "is required")
 		}
 	}
 	start, end, err := req.validate()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	in := store.EventInput{Name: *req.Name, StartDate: *start, EndDate: *end}
 	if req.Description != nil {
@@ -175,51 +159,51 @@ func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := s.store.CreateEvent(r.Context(), principal(r.Context()).TenantID, s.actor(r), in)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/events/"+e.ID)
 	writeJSON(w, http.StatusCreated, e)
+	return nil
 }
 
-func (s *Server) updateEvent(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateEvent(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req eventRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	start, end, err := req.validate()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := store.EventPatch{Name: req.Name, Description: req.Description, Location: req.Location, StartDate: start, EndDate: end}
 	e, err := s.store.UpdateEvent(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, e)
+	return nil
 }
 
-func (s *Server) archiveEvent(w http.ResponseWriter, r *http.Request) { s.setArchived(w, r, true) }
-func (s *Server) restoreEvent(w http.ResponseWriter, r *http.Request) { s.setArchived(w, r, false) }
+func (s *Server) archiveEvent(w http.ResponseWriter, r *http.Request) error {
+	return s.setArchived(w, r, true)
+}
+func (s *Server) restoreEvent(w http.ResponseWriter, r *http.Request) error {
+	return s.setArchived(w, r, false)
+}
 
-func (s *Server) setArchived(w http.ResponseWriter, r *http.Request, archived bool) {
+func (s *Server) setArchived(w http.ResponseWriter, r *http.Request, archived bool) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	e, err := s.store.SetEventArchived(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), archived)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, e)
+	return nil
 }

@@ -48,89 +48,80 @@ func referenceError(err error) error {
 	return err
 }
 
-func (s *Server) listJudges(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listJudges(w http.ResponseWriter, r *http.Request) error {
 	limit, err := pageLimit(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	after, err := readCursor(r, func(c *store.JudgeCursor) []string { return []string{c.ID} })
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	list, err := s.store.ListJudges(r.Context(), principal(r.Context()).TenantID, limit+1, after)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writePage(w, list, limit, func(j store.Judge) any { return store.JudgeCursor{ID: j.ID} })
+	return nil
 }
 
-func (s *Server) getJudge(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getJudge(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	j, err := s.store.GetJudge(r.Context(), principal(r.Context()).TenantID, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, j)
+	return nil
 }
 
-func (s *Server) createJudge(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createJudge(w http.ResponseWriter, r *http.Request) error {
 	var req judgeRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.Name == nil {
-		s.writeError(w, r, invalid("name", "is required"))
-		return
+		return invalid("name", "is required")
 	}
 	email, userID, err := req.validate()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	in := store.JudgeInput{Name: *req.Name, Email: email.Value, IsHeadJudge: deref(req.IsHeadJudge), UserID: userID.Value}
 	j, err := s.store.CreateJudge(r.Context(), principal(r.Context()).TenantID, s.actor(r), in)
 	if err != nil {
-		s.writeError(w, r, referenceError(err))
-		return
+		return referenceError(err)
 	}
 	w.Header().Set("Location", "/api/v1/judges/"+j.ID)
 	writeJSON(w, http.StatusCreated, j)
+	return nil
 }
 
-func (s *Server) updateJudge(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateJudge(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req judgeRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	email, userID, err := req.validate()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := store.JudgePatch{Name: req.Name, Email: email, IsHeadJudge: req.IsHeadJudge, UserID: userID}
 	j, err := s.store.UpdateJudge(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
 	if err != nil {
-		s.writeError(w, r, referenceError(err))
-		return
+		return referenceError(err)
 	}
 	writeJSON(w, http.StatusOK, j)
+	return nil
 }
 
-func (s *Server) deleteJudge(w http.ResponseWriter, r *http.Request) {
-	s.deleteByID(w, r, s.store.DeleteJudge)
+func (s *Server) deleteJudge(w http.ResponseWriter, r *http.Request) error {
+	return s.deleteByID(w, r, s.store.DeleteJudge)
 }

@@ -31,40 +31,38 @@ func resultsView(p auth.Principal) (store.ResultsView, error) {
 
 // serveResults is the common path of the three results routes: one store call, one query.
 func serveResults[T any](s *Server, w http.ResponseWriter, r *http.Request,
-	load func(s *store.Store, r *http.Request, tenantID, id string, v store.ResultsView) (T, error)) {
+	load func(s *store.Store, r *http.Request, tenantID, id string, v store.ResultsView) (T, error)) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := principal(r.Context())
 	v, err := resultsView(p)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	res, err := load(s.store, r, p.TenantID, id, v)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
-func (s *Server) categoryResults(w http.ResponseWriter, r *http.Request) {
-	serveResults(s, w, r, func(st *store.Store, r *http.Request, tenantID, id string, v store.ResultsView) (store.CategoryResults, error) {
+func (s *Server) categoryResults(w http.ResponseWriter, r *http.Request) error {
+	return serveResults(s, w, r, func(st *store.Store, r *http.Request, tenantID, id string, v store.ResultsView) (store.CategoryResults, error) {
 		return st.CategoryResults(r.Context(), tenantID, id, v)
 	})
 }
 
-func (s *Server) contestResults(w http.ResponseWriter, r *http.Request) {
-	serveResults(s, w, r, func(st *store.Store, r *http.Request, tenantID, id string, v store.ResultsView) (store.ContestResults, error) {
+func (s *Server) contestResults(w http.ResponseWriter, r *http.Request) error {
+	return serveResults(s, w, r, func(st *store.Store, r *http.Request, tenantID, id string, v store.ResultsView) (store.ContestResults, error) {
 		return st.ContestResults(r.Context(), tenantID, id, v)
 	})
 }
 
-func (s *Server) eventResults(w http.ResponseWriter, r *http.Request) {
-	serveResults(s, w, r, func(st *store.Store, r *http.Request, tenantID, id string, v store.ResultsView) (store.EventResults, error) {
+func (s *Server) eventResults(w http.ResponseWriter, r *http.Request) error {
+	return serveResults(s, w, r, func(st *store.Store, r *http.Request, tenantID, id string, v store.ResultsView) (store.EventResults, error) {
 		return st.EventResults(r.Context(), tenantID, id, v)
 	})
 }

@@ -61,24 +61,22 @@ func scoringJudge(p auth.Principal, requested string) (judgeID string, onBehalf 
 	return "", false, errNotAJudge
 }
 
-func (s *Server) getScoresheet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getScoresheet(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := principal(r.Context())
 	judgeID, onBehalf, err := scoringJudge(p, strings.ToLower(r.URL.Query().Get("judge_id")))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	sheet, err := s.store.Scoresheet(r.Context(), p.TenantID, id, judgeID, onBehalf)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, sheet)
+	return nil
 }
 
 // scoresRequest is the body of PUT /categories/{id}/scores.
@@ -196,40 +194,34 @@ func requestHash(r *http.Request, body any) ([]byte, error) {
 	return h.Sum(nil), nil
 }
 
-func (s *Server) putScores(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putScores(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req scoresRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := principal(r.Context())
 	requested := ""
 	if req.JudgeID != nil {
 		requested = strings.ToLower(*req.JudgeID)
 		if requested == "" {
-			s.writeError(w, r, invalid("judge_id", "must be a UUID"))
-			return
+			return invalid("judge_id", "must be a UUID")
 		}
 	}
 	judgeID, onBehalf, err := scoringJudge(p, requested)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	cells, err := req.validate()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	key, err := idempotencyKey(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	sub := store.ScoreSubmission{CategoryID: id, JudgeID: judgeID, OnBehalf: onBehalf, Scores: cells}
 	var idem *store.Idempotency
@@ -239,19 +231,17 @@ func (s *Server) putScores(w http.ResponseWriter, r *http.Request) {
 			Scores  []store.ScoreInput `json:"scores"`
 		}{judgeID, cells})
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		idem = &store.Idempotency{UserID: p.UserID, Key: key, RequestHash: hash, Render: renderScores}
 	}
 	res, answer, err := s.store.SubmitScores(r.Context(), p.TenantID, s.actor(r), sub, idem)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if answer == nil {
 		writeJSON(w, http.StatusOK, res)
-		return
+		return nil
 	}
 	// The exact bytes stored with the key: a replay is byte for byte the first answer.
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -260,6 +250,7 @@ func (s *Server) putScores(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(answer.Status)
 	_, _ = w.Write(answer.Body)
+	return nil
 }
 
 // renderScores makes the answer of a score write as writeJSON would.

@@ -54,7 +54,7 @@ func (s *Server) routes() {
 	s.handle("GET /readyz", public, s.readyz)
 	if s.metrics != nil {
 		// Public like the health checks: it holds operation names and counts, no tenant data.
-		s.handle("GET /metrics", public, s.metrics.ServeHTTP)
+		s.handle("GET /metrics", public, wrap(s.metrics.ServeHTTP))
 	}
 
 	// Each resource file registers its own routes.
@@ -74,13 +74,30 @@ func (s *Server) routes() {
 }
 
 // Handle adds a route; tests use it to add routes of their own (a deliberately slow one).
-func (s *Server) Handle(pattern string, h http.HandlerFunc) { s.handle(pattern, public, h) }
+func (s *Server) Handle(pattern string, h http.HandlerFunc) { s.handle(pattern, public, wrap(h)) }
 
-func (s *Server) handle(pattern string, allow access, h http.HandlerFunc) {
-	if allow != nil {
-		h = s.authenticated(allow, h)
+// handlerFunc is a route handler: it writes the answer and returns nil, or returns the error that
+// handle turns into the JSON error envelope.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// wrap adapts a plain http.HandlerFunc, which never fails, to handlerFunc.
+func wrap(h http.HandlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h(w, r)
+		return nil
 	}
-	s.mux.Handle(pattern, h)
+}
+
+func (s *Server) handle(pattern string, allow access, h handlerFunc) {
+	var hf http.HandlerFunc = func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+	if allow != nil {
+		hf = s.authenticated(allow, hf)
+	}
+	s.mux.Handle(pattern, hf)
 }
 
 // Handler is the whole HTTP interface, middleware included.

@@ -55,29 +55,25 @@ func settingScope(r *http.Request) (global bool, err error) {
 	return false, invalid("scope", "must be tenant or global")
 }
 
-func (s *Server) listSettings(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listSettings(w http.ResponseWriter, r *http.Request) error {
 	var (
 		f   store.SettingFilter
 		err error
 	)
 	if f.Limit, err = pageLimit(r); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if raw := r.URL.Query().Get("value"); raw != "" {
 		if f.Value, err = jsonFilter("value", raw, false); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	var cur settingCursor
 	if ok, err := decodeCursor(r, &cur); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	} else if ok {
 		if !settingKeyPattern.MatchString(cur.Key) {
-			s.writeError(w, r, badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned"))
-			return
+			return badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
 		}
 		f.AfterKey = cur.Key
 	}
@@ -88,30 +84,23 @@ func (s *Server) listSettings(w http.ResponseWriter, r *http.Request) {
 		err = invalid("value", "is not a JSON value PostgreSQL accepts")
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	resp := listResponse[store.Setting]{Data: list}
-	if len(list) > want {
-		resp.Data = list[:want]
-		next := encodeCursor(settingCursor{Key: resp.Data[want-1].Key})
-		resp.NextCursor = &next
-	}
-	writeJSON(w, http.StatusOK, resp)
+	writePage(w, list, want, func(st store.Setting) any { return settingCursor{Key: st.Key} })
+	return nil
 }
 
-func (s *Server) getSetting(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getSetting(w http.ResponseWriter, r *http.Request) error {
 	key, err := settingKey(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	st, err := s.store.GetSetting(r.Context(), principal(r.Context()).TenantID, key)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
 }
 
 // settingRequest is the body of PUT: any JSON value, null included; absent is refused.
@@ -119,38 +108,31 @@ type settingRequest struct {
 	Value json.RawMessage `json:"value"`
 }
 
-func (s *Server) putSetting(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putSetting(w http.ResponseWriter, r *http.Request) error {
 	key, err := settingKey(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	global, err := settingScope(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req settingRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.Value == nil {
-		s.writeError(w, r, invalid("value", "is required (any JSON value)"))
-		return
+		return invalid("value", "is required (any JSON value)")
 	}
 	if _, err := checkJSON(req.Value); err != nil {
-		s.writeError(w, r, invalid("value", err.Error()))
-		return
+		return invalid("value", err.Error())
 	}
 	var value bytes.Buffer
 	if err := json.Compact(&value, req.Value); err != nil {
-		s.writeError(w, r, invalid("value", "is not valid JSON"))
-		return
+		return invalid("value", "is not valid JSON")
 	}
 	if value.Len() > maxSettingValue {
-		s.writeError(w, r, invalid("value", "is larger than 64 KiB"))
-		return
+		return invalid("value", "is larger than 64 KiB")
 	}
 	st, err := s.store.PutSetting(r.Context(), principal(r.Context()).TenantID, s.actor(r), key, value.Bytes(), global)
 	if errors.Is(err, db.ErrCheckViolation) {
@@ -158,26 +140,24 @@ func (s *Server) putSetting(w http.ResponseWriter, r *http.Request) {
 		err = invalid("value", "is not a JSON value PostgreSQL accepts")
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, st)
+	return nil
 }
 
-func (s *Server) deleteSetting(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteSetting(w http.ResponseWriter, r *http.Request) error {
 	key, err := settingKey(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	global, err := settingScope(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.DeleteSetting(r.Context(), principal(r.Context()).TenantID, s.actor(r), key, global); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

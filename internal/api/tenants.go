@@ -28,25 +28,21 @@ type tenantCursor struct {
 	Slug string `json:"s"`
 }
 
-func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) error {
 	f := store.TenantFilter{Search: strings.TrimSpace(r.URL.Query().Get("search"))}
 	var err error
 	if f.Limit, err = pageLimit(r); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if f.Active, err = boolQuery(r, "active"); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if utf8.RuneCountInString(f.Search) > 200 {
-		s.writeError(w, r, invalid("search", "is longer than 200 characters"))
-		return
+		return invalid("search", "is longer than 200 characters")
 	}
 	var cur tenantCursor
 	if ok, err := decodeCursor(r, &cur); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	} else if ok {
 		f.AfterSlug = cur.Slug
 	}
@@ -54,8 +50,7 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 	f.Limit++ // one more than asked tells whether another page follows
 	tenants, err := s.store.ListTenants(r.Context(), f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	resp := listResponse[store.Tenant]{Data: tenants}
 	if len(tenants) > want {
@@ -64,20 +59,20 @@ func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) {
 		resp.NextCursor = &next
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
 }
 
-func (s *Server) getTenant(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getTenant(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	t, err := s.store.GetTenant(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, t)
+	return nil
 }
 
 type createTenantRequest struct {
@@ -95,41 +90,36 @@ type createdTenant struct {
 	AdminPassword string     `json:"admin_password"`
 }
 
-func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) error {
 	var req createTenantRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	req.Slug = strings.TrimSpace(req.Slug)
 	if !tenantSlug.MatchString(req.Slug) {
-		s.writeError(w, r, invalid("slug", "must be 1 to 63 lower-case letters, digits and hyphens, starting with a letter or digit"))
-		return
+		return invalid("slug", "must be 1 to 63 lower-case letters, digits and hyphens, starting with a letter or digit")
 	}
 	req.Name = strings.TrimSpace(req.Name)
 	if err := nameField("name", &req.Name); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	email, err := accountEmail("admin_email", req.AdminEmail)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	adminName, err := personName("admin_name", req.AdminName)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	password := auth.RandomPassword()
 	t, admin, err := s.store.CreateTenant(r.Context(), s.actor(r), req.Slug, req.Name,
 		store.NewUser{Email: email, Name: adminName, Password: password, Role: auth.Admin})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, createdTenant{Tenant: t, Admin: admin, AdminPassword: password})
+	return nil
 }
 
 // updateTenantRequest is the body of PATCH /tenants/{id}; absent fields are left as they are, and
@@ -141,40 +131,34 @@ type updateTenantRequest struct {
 	Settings    json.RawMessage `json:"settings"`
 }
 
-func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req updateTenantRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := nameField("name", req.Name); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.ScoringType != nil && *req.ScoringType != "STRAIGHT" && *req.ScoringType != "OLYMPIC" {
-		s.writeError(w, r, invalid("scoring_type", "must be STRAIGHT or OLYMPIC"))
-		return
+		return invalid("scoring_type", "must be STRAIGHT or OLYMPIC")
 	}
 	if req.Settings != nil && !bytes.HasPrefix(bytes.TrimSpace(req.Settings), []byte("{")) {
-		s.writeError(w, r, invalid("settings", "must be a JSON object"))
-		return
+		return invalid("settings", "must be a JSON object")
 	}
 	// A SUPER_ADMIN who deactivated their own tenant would lock themselves out.
 	if req.Active != nil && !*req.Active && id == principal(r.Context()).TenantID {
-		s.writeError(w, r, &store.RuleError{Kind: store.Forbidden, Code: "OWN_ACCOUNT", Field: "active",
-			Message: "you cannot deactivate your own tenant"})
-		return
+		return &store.RuleError{Kind: store.Forbidden, Code: "OWN_ACCOUNT", Field: "active",
+			Message: "you cannot deactivate your own tenant"}
 	}
 	t, err := s.store.UpdateTenant(r.Context(), s.actor(r), id,
 		store.TenantPatch{Name: req.Name, Active: req.Active, ScoringType: req.ScoringType, Settings: req.Settings})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, t)
+	return nil
 }

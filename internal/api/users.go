@@ -27,34 +27,29 @@ type userCursor struct {
 	Email string `json:"e"`
 }
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.UserFilter{Search: strings.TrimSpace(q.Get("search"))}
 	var err error
 	if f.Limit, err = pageLimit(r); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if raw := q.Get("role"); raw != "" {
 		role, err := auth.ParseRole(raw)
 		if err != nil {
-			s.writeError(w, r, invalid("role", err.Error()))
-			return
+			return invalid("role", err.Error())
 		}
 		f.Role = &role
 	}
 	if f.Active, err = boolQuery(r, "active"); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if utf8.RuneCountInString(f.Search) > 200 {
-		s.writeError(w, r, invalid("search", "is longer than 200 characters"))
-		return
+		return invalid("search", "is longer than 200 characters")
 	}
 	var cur userCursor
 	if ok, err := decodeCursor(r, &cur); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	} else if ok {
 		f.AfterEmail = cur.Email
 	}
@@ -63,8 +58,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	f.Limit++
 	users, err := s.store.ListUsers(r.Context(), principal(r.Context()).TenantID, f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	resp := listResponse[store.User]{Data: users}
 	if len(users) > want {
@@ -73,6 +67,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		resp.NextCursor = &next
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 // boolQuery reads an optional true/false query parameter; absent is nil.
@@ -90,18 +85,17 @@ func boolQuery(r *http.Request, name string) (*bool, error) {
 	return nil, invalid(name, "must be true or false")
 }
 
-func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	u, err := s.store.GetUser(r.Context(), principal(r.Context()).TenantID, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, u)
+	return nil
 }
 
 // userWithPassword is a user with the one-time password the service made for them: shown once, in
@@ -118,47 +112,39 @@ type createUserRequest struct {
 	Password *string `json:"password"` // absent: a one-time password is made and returned
 }
 
-func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	var req createUserRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := principal(r.Context())
 	email, err := accountEmail("email", req.Email)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	name, err := personName("name", req.Name)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if req.Role == "" {
-		s.writeError(w, r, invalid("role", "is required"))
-		return
+		return invalid("role", "is required")
 	}
 	role, err := auth.ParseRole(req.Role)
 	if err != nil {
-		s.writeError(w, r, invalid("role", err.Error()))
-		return
+		return invalid("role", err.Error())
 	}
 	if !auth.CanAssignRole(p.Role, role) {
-		s.writeError(w, r, &store.RuleError{Kind: store.Forbidden, Code: "ROLE_NOT_ALLOWED", Field: "role",
-			Message: "only a SUPER_ADMIN may create a SUPER_ADMIN"})
-		return
+		return &store.RuleError{Kind: store.Forbidden, Code: "ROLE_NOT_ALLOWED", Field: "role",
+			Message: "only a SUPER_ADMIN may create a SUPER_ADMIN"}
 	}
 	password, generated, err := newPassword(req.Password)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	u, err := s.store.CreateUser(r.Context(), p.TenantID, s.actor(r),
 		store.NewUser{Email: email, Name: name, Password: password, Role: role})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	resp := userWithPassword{User: u}
 	if generated {
@@ -166,6 +152,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, resp)
+	return nil
 }
 
 // newPassword checks a chosen password, or makes a one-time password when none is given.
@@ -209,47 +196,42 @@ type updateUserRequest struct {
 	JudgeID tristate[string] `json:"judge_id"`
 }
 
-func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var req updateUserRequest
 	if err := decodeJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	var patch store.UserPatch
 	if req.Name != nil {
 		name, err := personName("name", *req.Name)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		patch.Name = &name
 	}
 	if req.Role != nil {
 		role, err := auth.ParseRole(*req.Role)
 		if err != nil {
-			s.writeError(w, r, invalid("role", err.Error()))
-			return
+			return invalid("role", err.Error())
 		}
 		patch.Role = &role
 	}
 	patch.Active = req.Active
 	if req.JudgeID.Set && !req.JudgeID.Null && !isUUID(req.JudgeID.V) {
-		s.writeError(w, r, invalid("judge_id", "must be a UUID or null"))
-		return
+		return invalid("judge_id", "must be a UUID or null")
 	}
 	patch.JudgeID = req.JudgeID.clearable()
 	p := principal(r.Context())
 	u, err := s.store.UpdateUser(r.Context(), p.TenantID, s.actor(r), p.Role, id, patch)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, u)
+	return nil
 }
 
 // passwordRequest is the body of POST /users/{id}/password. A manager resetting another user's
@@ -265,52 +247,45 @@ type passwordResponse struct {
 	Password string `json:"password"`
 }
 
-func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	p := principal(r.Context())
 	self := p.UserID == id
 	if !self && !auth.CanManageUsers(p.Role) {
-		s.writeError(w, r, errForbidden)
-		return
+		return errForbidden
 	}
 	var req passwordRequest
 	if err := decodeOptionalJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	change := store.PasswordChange{}
 	switch {
 	case self && req.CurrentPassword == nil:
-		s.writeError(w, r, invalid("current_password", "is required to change your own password"))
-		return
+		return invalid("current_password", "is required to change your own password")
 	case self && req.Password == nil:
-		s.writeError(w, r, invalid("password", "is required to change your own password"))
-		return
+		return invalid("password", "is required to change your own password")
 	case !self && req.CurrentPassword != nil:
-		s.writeError(w, r, invalid("current_password", "is only for changing your own password"))
-		return
+		return invalid("current_password", "is only for changing your own password")
 	case self:
 		change.Current = *req.CurrentPassword
 		change.KeepToken, _ = auth.ParseBearer(r.Header.Get("Authorization"))
 	}
 	if change.Password, change.Generated, err = newPassword(req.Password); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.store.SetPassword(r.Context(), p.TenantID, s.actor(r), p.Role, id, change); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if !change.Generated {
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, passwordResponse{Password: change.Password})
+	return nil
 }
 
 // decodeOptionalJSON is decodeJSON for a body that may be left out: an empty body leaves dst as it is.
