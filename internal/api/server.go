@@ -7,6 +7,7 @@ import (
 
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -18,6 +19,8 @@ type Deps struct {
 	TokenTTL time.Duration
 	// Metrics serves GET /metrics (Prometheus text format); nil leaves the route out.
 	Metrics http.Handler
+	// Health serves GET /api/v1/admin/database/health; nil leaves the route out.
+	Health *health.Checker
 }
 
 // Server holds the API's dependencies; its Handler serves every route.
@@ -27,6 +30,7 @@ type Server struct {
 	log      *slog.Logger
 	tokenTTL time.Duration
 	metrics  http.Handler
+	health   *health.Checker
 	mux      *http.ServeMux
 }
 
@@ -41,7 +45,7 @@ var (
 
 // New builds the API server and its route table.
 func New(d Deps) *Server {
-	s := &Server{db: d.DB, store: d.Store, log: d.Logger, tokenTTL: d.TokenTTL, metrics: d.Metrics, mux: http.NewServeMux()}
+	s := &Server{db: d.DB, store: d.Store, log: d.Logger, tokenTTL: d.TokenTTL, metrics: d.Metrics, health: d.Health, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -71,6 +75,7 @@ func (s *Server) routes() {
 	s.auditLogRoutes()
 	s.settingRoutes()
 	s.judgingRoutes()
+	s.databaseHealthRoutes()
 }
 
 // Handle adds a route; tests use it to add routes of their own (a deliberately slow one).

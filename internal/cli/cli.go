@@ -37,6 +37,7 @@ Usage:
   eventmanager migrate up|down|status|redo|repair
   eventmanager seed --scale small|medium|large [--seed N]   generate realistic data
   eventmanager tenants create --slug SLUG --name NAME --admin-email EMAIL
+  eventmanager doctor [--instances N] [--json]   check the database's health and connection budget
   eventmanager version
 
 Configuration comes from the environment; see .env.example. Without DATABASE_URL the service runs
@@ -59,6 +60,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return tenants(ctx, args[1:], env)
 	case "seed":
 		return seedCommand(ctx, args[1:], env)
+	case "doctor":
+		return doctor(ctx, args[1:], env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, versionString())
 		return exitOK

@@ -14,6 +14,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
@@ -92,7 +93,13 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
-	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry)})
+	window := queries.Window()
+	// The pool check reports the average and peak of the last 5 minutes, sampled every second.
+	sampler := health.NewPoolSampler(int(metrics.WindowLength / time.Second))
+	go sampler.Run(ctx, pool, time.Second)
+	checker := health.New(pool, func(c db.Class) health.Latency { return health.Latency(window.Latency(c)) }, health.Thresholds{}).
+		WithPoolSampler(sampler)
+	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry), Health: checker})
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
 		return err
