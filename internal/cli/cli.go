@@ -102,7 +102,7 @@ func parseFlags(fs *flag.FlagSet, args []string, env Env) (done bool, code int) 
 func loadConfig(env Env) (config.Config, bool) {
 	cfg, err := config.Load(env.Getenv)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "eventmanager: "+config.RedactURL(err.Error()))
+		printErr(env, "eventmanager: ", err)
 		return cfg, false
 	}
 	return cfg, true
@@ -126,4 +126,10 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// printErr writes err as one line after prefix, with any database URL's password masked: the one
+// way commands report a failure.
+func printErr(env Env, prefix string, err error) {
+	fmt.Fprintln(env.Stderr, prefix+config.RedactURL(err.Error()))
 }

@@ -51,13 +51,13 @@ func doctor(ctx context.Context, args []string, env Env) int {
 	log := newLogger(cfg, env.Stderr)
 	database, err := openDatabase(ctx, cfg, *dataDir, log)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "eventmanager doctor: "+config.RedactURL(err.Error()))
+		printErr(env, "eventmanager doctor: ", err)
 		return 2
 	}
 	defer database.close(ctx)
 	pool, err := db.Open(database.pooled, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log, AppName: "eventmanager doctor"})
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "eventmanager doctor: "+config.RedactURL(err.Error()))
+		printErr(env, "eventmanager doctor: ", err)
 		return 2
 	}
 	defer pool.Close()

@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/pressly/goose/v3"
 )
@@ -58,12 +57,12 @@ func migrate(ctx context.Context, args []string, env Env) int {
 	log := newLogger(cfg, env.Stderr)
 	database, err := openDatabase(ctx, cfg, *dataDir, log)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "eventmanager migrate: "+config.RedactURL(err.Error()))
+		printErr(env, "eventmanager migrate: ", err)
 		return exitFailed
 	}
 	defer database.close(ctx)
 	if err := runMigrate(ctx, command, database.direct, *lockTimeout, env); err != nil {
-		fmt.Fprintln(env.Stderr, "eventmanager migrate "+command+": "+config.RedactURL(err.Error()))
+		printErr(env, "eventmanager migrate "+command+": ", err)
 		return exitFailed
 	}
 	return exitOK

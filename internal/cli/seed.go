@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/seed"
 )
 
@@ -74,7 +73,7 @@ func seedCommand(ctx context.Context, args []string, env Env) int {
 	log := newLogger(cfg, env.Stderr)
 	database, err := openDatabase(ctx, cfg, *dataDir, log)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "eventmanager seed: "+config.RedactURL(err.Error()))
+		printErr(env, "eventmanager seed: ", err)
 		return exitFailed
 	}
 	defer database.close(ctx)
@@ -95,7 +94,7 @@ func seedCommand(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr)
 	}
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "eventmanager seed: "+config.RedactURL(err.Error()))
+		printErr(env, "eventmanager seed: ", err)
 		return exitFailed
 	}
 	fmt.Fprintf(env.Stdout, "seeded scale %s, seed %d: %d tenants created, %d skipped (already there), %d rows in %s\n",

@@ -44,7 +44,7 @@ func serve(ctx context.Context, args []string, env Env) int {
 	log := newLogger(cfg, env.Stderr)
 	if err := runServe(ctx, cfg, serveOptions{noMigrate: *noMigrate, demo: *demo, dataDir: *dataDir}, log, env); err != nil {
 		log.Error("serve failed", "error", config.RedactURL(err.Error()))
-		fmt.Fprintln(env.Stderr, "eventmanager serve: "+config.RedactURL(err.Error()))
+		printErr(env, "eventmanager serve: ", err)
 		return exitFailed
 	}
 	return exitOK

@@ -68,7 +68,7 @@ func tenants(ctx context.Context, args []string, env Env) int {
 	log := newLogger(cfg, env.Stderr)
 	database, err := openDatabase(ctx, cfg, *dataDir, log)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "eventmanager tenants create: "+config.RedactURL(err.Error()))
+		printErr(env, "eventmanager tenants create: ", err)
 		return exitFailed
 	}
 	defer database.close(ctx)
@@ -76,7 +76,7 @@ func tenants(ctx context.Context, args []string, env Env) int {
 	in.admin.Password = password
 	t, admin, err := createTenant(ctx, cfg, database, in, log)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "eventmanager tenants create: "+config.RedactURL(err.Error()))
+		printErr(env, "eventmanager tenants create: ", err)
 		return exitFailed
 	}
 	fmt.Fprintf(env.Stdout, "Tenant %q created (id %s).\nUser %s (%s) created (id %s).\nOne-time password: %s\n",

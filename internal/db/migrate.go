@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/db/migrations"
@@ -83,8 +84,11 @@ func (m *Migrator) Pending(ctx context.Context) (bool, error) {
 	return m.provider.HasPending(ctx)
 }
 
-// LatestVersion is the version of the newest embedded migration.
-func LatestVersion() (int64, error) {
+// LatestVersion is the version of the newest embedded migration. The embedded files never change,
+// so it is read once (/readyz asks on every probe).
+var LatestVersion = sync.OnceValues(latestVersion)
+
+func latestVersion() (int64, error) {
 	names, err := fs.Glob(migrations.FS, "*.sql")
 	if err != nil {
 		return 0, err
