@@ -5,10 +5,13 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/eventmanager/eventmanager/internal/cli.Version=$(VERSION)
 PORT    ?= 3000
 
-.PHONY: run test build deps lint clean bench-queries
+.PHONY: run test build deps test-deps lint clean bench-queries
 
 deps:
 	@./scripts/ensure-deps.sh
+
+test-deps:
+	@./scripts/ensure-deps.sh --test
 
 build: deps
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/eventmanager
@@ -18,7 +21,7 @@ run: build
 	PORT=$(PORT) exec ./$(BIN) serve --demo
 
 ## test: what CI runs.
-test: deps
+test: test-deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 

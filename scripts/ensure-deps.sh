@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need and do not find: the PostgreSQL server binaries
-# (initdb, pg_ctl, postgres) and a Go toolchain. Debian/Ubuntu only (apt-get); elsewhere it says what
-# to install. It never starts a system PostgreSQL: the service runs its own private one.
+# (initdb, pg_ctl, postgres) and a Go toolchain; with --test also what the test suite drives:
+# redis-server (rate-limit counters shared by instances) and chromium (the status page browser
+# test). Debian/Ubuntu only (apt-get); elsewhere it says what to install. It never starts a system PostgreSQL: the service runs its own private one.
 set -euo pipefail
 
 have_pg() {
@@ -16,10 +17,14 @@ as_root() {
 need=()
 have_pg || need+=(postgresql)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
+if [ "${1:-}" = "--test" ]; then
+  command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "missing: ${need[*]}; install PostgreSQL server binaries (initdb, pg_ctl) and Go, then retry" >&2
+  echo "missing: ${need[*]}; install them (PostgreSQL server binaries, Go, and for tests redis-server and chromium), then retry" >&2
   exit 1
 fi
 echo "installing ${need[*]} with apt-get" >&2
