@@ -2,7 +2,8 @@
 # Installs what `make run` and `make test` need and do not find: the PostgreSQL server binaries
 # (initdb, pg_ctl, postgres) and a Go toolchain; with --test also what the test suite drives:
 # redis-server (rate-limit counters shared by instances) and chromium (the status page browser
-# test). Debian/Ubuntu only (apt-get); elsewhere it says what to install. It never starts a system PostgreSQL: the service runs its own private one.
+# test). Debian/Ubuntu only (apt-get); elsewhere it says what to install. It never starts a system
+# PostgreSQL: the service runs its own private one.
 set -euo pipefail
 
 have_pg() {
