@@ -1,6 +1,6 @@
 // Package health checks the database behind this instance: connectivity, this instance's pool,
-// query latency, cache hit ratios, connections, long-running and idle-in-transaction sessions and
-// index problems. Every check is a cheap catalogue query run through the db package, and reports
+// query latency, cache hit ratios, connections, long-running and idle-in-transaction sessions,
+// index problems, big tables read by sequential scans and dead rows. Every check is a cheap catalogue query run through the db package, and reports
 // a value, its threshold, a status and a one-line explanation. The API, the doctor command and the
 // status page all show the same Report.
 package health
@@ -105,6 +105,10 @@ type Thresholds struct {
 	LongQuery          time.Duration // an active query older than this is long-running: the report class timeout
 	IdleInTransaction  time.Duration // a session idle in a transaction longer than this is listed: 30 s
 	ListLimit          int           // most items listed per check: 20
+	SeqScanMinRows     int64         // a table of fewer live rows is never a missing-index candidate: 10000
+	SeqScanRowsRead    int64         // ...nor one whose sequential scans read fewer rows in all: 1,000,000
+	DeadTupleRatio     float64       // dead share of a table's rows (dead / (live + dead)) over which it warns: 0.20
+	DeadTupleMinRows   int64         // tables of fewer row versions (live + dead) are left out: 10000
 }
 
 func (t Thresholds) withDefaults(d *db.DB) Thresholds {
@@ -131,6 +135,16 @@ func (t Thresholds) withDefaults(d *db.DB) Thresholds {
 	}
 	if t.ListLimit == 0 {
 		t.ListLimit = 20
+	}
+	if t.SeqScanMinRows == 0 {
+		t.SeqScanMinRows = 10000
+	}
+	if t.SeqScanRowsRead == 0 {
+		t.SeqScanRowsRead = 1_000_000
+	}
+	def(&t.DeadTupleRatio, 0.20)
+	if t.DeadTupleMinRows == 0 {
+		t.DeadTupleMinRows = 10000
 	}
 	return t
 }
@@ -175,7 +189,7 @@ func (c *Checker) Run(ctx context.Context) Report {
 	}
 	for _, check := range []func(context.Context) Check{
 		c.indexHitRatio, c.tableHitRatio, c.connections, c.longRunning, c.idleInTransaction,
-		c.invalidIndexes, c.unusedIndexes, c.redundantIndexes, c.databaseSize,
+		c.invalidIndexes, c.unusedIndexes, c.redundantIndexes, c.sequentialScans, c.deadTuples, c.databaseSize,
 	} {
 		r.Add(check(ctx))
 	}
