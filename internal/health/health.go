@@ -154,8 +154,10 @@ type Checker struct {
 	db      *db.DB
 	latency LatencySource
 	sampler *PoolSampler
-	th      Thresholds
-	now     func() time.Time
+	// poolTimeouts counts the acquires that gave up at pool_timeout; nil when not known.
+	poolTimeouts func() uint64
+	th           Thresholds
+	now          func() time.Time
 }
 
 // New returns a checker of d; latency may be nil.
@@ -167,6 +169,13 @@ func New(d *db.DB, latency LatencySource, th Thresholds) *Checker {
 // the utilisation now. The caller runs the sampler.
 func (c *Checker) WithPoolSampler(s *PoolSampler) *Checker {
 	c.sampler = s
+	return c
+}
+
+// WithPoolTimeouts makes Stats report the count of requests that got no connection within
+// pool_timeout, which the metrics package keeps (pgxpool counts them among all canceled acquires).
+func (c *Checker) WithPoolTimeouts(count func() uint64) *Checker {
+	c.poolTimeouts = count
 	return c
 }
 
