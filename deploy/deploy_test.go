@@ -40,7 +40,9 @@ var scrapeLabels = []string{"job", "instance"}
 
 type fixedSnapshot struct{}
 
-func (fixedSnapshot) Snapshot(context.Context) (health.Snapshot, error) { return health.Snapshot{}, nil }
+func (fixedSnapshot) Snapshot(context.Context) (health.Snapshot, error) {
+	return health.Snapshot{}, nil
+}
 
 // exported returns the series names of a registry built as runServe (internal/cli/serve.go) builds
 // it, with their label names: histograms as their _bucket, _sum and _count series. One query of
