@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 var timeouts = config.QueryTimeouts{Simple: time.Second, Standard: 5 * time.Second, Complex: 15 * time.Second, Report: 30 * time.Second}
 
 // open returns a pool of connectionLimit connections on a fresh database, and the database's URL.
-func open(t *testing.T, connectionLimit int32) (*db.DB, string) {
+func open(t testing.TB, connectionLimit int32) (*db.DB, string) {
 	t.Helper()
 	url := dbtest.NewDatabase(t)
 	settings, err := config.ParseDatabaseURL(url)
@@ -33,7 +33,7 @@ func open(t *testing.T, connectionLimit int32) (*db.DB, string) {
 	return d, url
 }
 
-func connect(t *testing.T, url string) *pgx.Conn {
+func connect(t testing.TB, url string) *pgx.Conn {
 	t.Helper()
 	conn, err := pgx.Connect(context.Background(), url)
 	require.NoError(t, err)

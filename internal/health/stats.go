@@ -79,7 +79,7 @@ const StatsLimit = 10
 // pg_class.relpages is the planner's figure, refreshed by VACUUM, ANALYZE and CREATE INDEX: reading
 // it costs nothing, while measuring a relation asks the file system about each of its files. So
 // only the largest candidates by relpages are measured, and ranked by their real size.
-const statsCandidates = 5 * StatsLimit
+const statsCandidates = 3 * StatsLimit
 
 var (
 	opStatsSince   = db.Op{Name: "health.stats_since", Class: db.Simple}
