@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -14,7 +16,10 @@ import (
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/health"
+	"github.com/eventmanager/eventmanager/internal/localpg"
+	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 )
 
@@ -23,13 +28,25 @@ func newHealthEnv(t *testing.T) *env {
 	t.Helper()
 	settings, err := config.ParseDatabaseURL(dbtest.NewDatabase(t))
 	require.NoError(t, err)
-	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts})
+	return newHealthEnvWith(t, settings, nil)
+}
+
+// newHealthEnvWith serves the API on settings' database, with a checker of checked (the same
+// database when nil) that reports no query traffic and this server's pool timeouts, as serve does.
+func newHealthEnvWith(t *testing.T, settings config.Database, checked *db.DB) *env {
+	t.Helper()
+	queries := metrics.NewQueries(prometheus.NewRegistry())
+	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts, Observer: queries})
 	require.NoError(t, err)
 	t.Cleanup(d.Close)
+	if checked == nil {
+		checked = d
+	}
 	st := store.New(d)
 	lat := func(db.Class) health.Latency { return health.Latency{} }
+	checker := health.New(checked, lat, health.Thresholds{}).WithPoolTimeouts(queries.PoolTimeouts)
 	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Health: health.New(d, lat, health.Thresholds{})})
+		Health: checker})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, db: d, store: st}
@@ -56,7 +73,8 @@ func TestDatabaseHealth(t *testing.T) {
 		require.Contains(t, m, "threshold")
 		require.Contains(t, m, "value")
 	}
-	for _, n := range []string{"connectivity", "pool", "latency.standard", "query_timeout_rate", "index_hit_ratio", "connections", "invalid_indexes", "database_size"} {
+	for _, n := range []string{"connectivity", "pool", "latency.standard", "query_timeout_rate", "index_hit_ratio", "connections",
+		"invalid_indexes", "sequential_scans", "dead_tuples", "database_size"} {
 		require.True(t, names[n], "missing check %s in %s", n, r.body)
 	}
 
@@ -66,11 +84,161 @@ func TestDatabaseHealth(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, r.status, string(r.body))
 }
 
-// Without a checker the route does not exist.
+// A report whose database cannot be reached is unhealthy: 503 with the report, connectivity failed.
+// The checker watches a database that does not exist while the API's own (for the token) works.
+func TestDatabaseHealthUnhealthyIs503(t *testing.T) {
+	t.Parallel()
+	settings, err := config.ParseDatabaseURL(dbtest.NewDatabase(t))
+	require.NoError(t, err)
+	nowhere, err := config.ParseDatabaseURL("postgres://nobody@127.0.0.1:1/nowhere?connect_timeout=1&pool_timeout=2")
+	require.NoError(t, err)
+	down, err := db.Open(nowhere, db.Options{Timeouts: testTimeouts})
+	require.NoError(t, err)
+	t.Cleanup(down.Close)
+	e := newHealthEnvWith(t, settings, down)
+	admin := e.tenant("unhealthy")
+
+	r := e.do("GET", "/api/v1/admin/database/health", admin, nil)
+	require.Equal(t, http.StatusServiceUnavailable, r.status, string(r.body))
+	body := r.json(t)
+	require.Equal(t, "unhealthy", body["status"], string(r.body))
+	for _, c := range body["checks"].([]any) {
+		if m := c.(map[string]any); m["name"] == "connectivity" {
+			require.Equal(t, "fail", m["status"], m)
+			require.Contains(t, m["explanation"], "database not reachable")
+		}
+	}
+}
+
+// With the database stopped, the health route answers 503 promptly: the administrator's token
+// cannot be checked, so the answer is the error envelope DB_UNAVAILABLE (see databaseHealthRoutes),
+// not 401 and not a hang. Once the database is back, the report is 200 healthy again, with no
+// restart of the service. Runs its own PostgreSQL, to stop it freely.
+func TestDatabaseHealthWhileDatabaseIsDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "eventmanager-health-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.Chmod(dir, 0o755))
+	opts := localpg.Options{DataDir: dir + "/pg", ServerSettings: map[string]string{"fsync": "off"}}
+	pg, err := localpg.Start(ctx, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pg.Stop(context.Background()) })
+	require.NoError(t, pg.EnsureDatabase(ctx, "health"))
+	url := pg.URL("health")
+	require.NoError(t, db.MigrateUp(ctx, url, nil))
+	settings, err := config.ParseDatabaseURL(url + "&connect_timeout=1&pool_timeout=2")
+	require.NoError(t, err)
+	// Default thresholds, no injection: on this fresh database every check is ok because the checks
+	// that depend on traffic (the hit ratios) do not judge under 10000 block accesses, and the
+	// table checks under 10000 rows. If the machine's own noise ever made this flaky, inject
+	// thresholds here and say so.
+	e := newHealthEnvWith(t, settings, nil)
+	admin := e.tenant("lazarus")
+	r := e.do("GET", "/api/v1/admin/database/health", admin, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.Equal(t, "healthy", r.json(t)["status"], string(r.body))
+
+	require.NoError(t, pg.Stop(ctx))
+	start := time.Now()
+	r = e.do("GET", "/api/v1/admin/database/health", admin, nil)
+	took := time.Since(start)
+	require.Equal(t, http.StatusServiceUnavailable, r.status, string(r.body))
+	code, _ := r.errorCode(t)
+	require.Equal(t, "DB_UNAVAILABLE", code)
+	require.NotEmpty(t, r.header.Get("Retry-After"))
+	// The bound the settings promise: connect_timeout (1 s) within pool_timeout (2 s).
+	require.Less(t, took, settings.PoolTimeout+time.Second, "answered after %s", took)
+	t.Logf("503 after %s with the database stopped", took.Round(time.Millisecond))
+	r = e.do("GET", "/api/v1/admin/database/metrics", admin, nil)
+	require.Equal(t, http.StatusServiceUnavailable, r.status, string(r.body))
+
+	opts.Port = pg.Port()
+	pg2, err := localpg.Start(ctx, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pg2.Stop(context.Background()) })
+	require.Eventually(t, func() bool {
+		r = e.do("GET", "/api/v1/admin/database/health", admin, nil)
+		return r.status == http.StatusOK
+	}, 10*time.Second, 100*time.Millisecond)
+	require.Equal(t, "healthy", r.json(t)["status"], string(r.body))
+}
+
+func TestDatabaseMetrics(t *testing.T) {
+	t.Parallel()
+	e := newHealthEnv(t)
+	admin := e.tenant("metered")
+	judge := e.addUser("metered", auth.Judge)
+	require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/events", admin, nil).status)
+
+	var body map[string]any
+	// Index scans show once the API's connections have flushed their statistics (at most every second).
+	require.Eventually(t, func() bool {
+		r := e.do("GET", "/api/v1/admin/database/metrics", admin, nil)
+		require.Equal(t, http.StatusOK, r.status, string(r.body))
+		body = r.json(t)
+		return len(body["index_usage"].(map[string]any)["most_scanned"].([]any)) > 0
+	}, 5*time.Second, 100*time.Millisecond, "%v", body)
+
+	tables := body["largest_tables"].([]any)
+	require.NotEmpty(t, tables)
+	require.LessOrEqual(t, len(tables), health.StatsLimit)
+	prev := -1.0
+	seen := map[string]bool{}
+	for _, x := range tables {
+		tb := x.(map[string]any)
+		size := tb["total_bytes"].(float64)
+		require.Positive(t, size, tb)
+		require.NotEmpty(t, tb["total_pretty"], tb)
+		require.InDelta(t, size, tb["table_bytes"].(float64)+tb["toast_bytes"].(float64)+tb["indexes_bytes"].(float64), 0, tb)
+		if prev >= 0 {
+			require.LessOrEqual(t, size, prev, "largest first")
+		}
+		prev = size
+		seen[tb["table"].(string)] = true
+	}
+	require.True(t, seen["users"], "%v", tables)
+
+	indexes := body["largest_indexes"].([]any)
+	require.NotEmpty(t, indexes)
+	require.LessOrEqual(t, len(indexes), health.StatsLimit)
+	for _, x := range indexes {
+		ix := x.(map[string]any)
+		require.Positive(t, ix["bytes"].(float64), ix)
+		require.NotEmpty(t, ix["table"], ix)
+	}
+	for _, x := range body["index_usage"].(map[string]any)["most_scanned"].([]any) {
+		require.Positive(t, x.(map[string]any)["scans"].(float64), x)
+	}
+	for _, x := range body["index_usage"].(map[string]any)["unused"].([]any) {
+		ix := x.(map[string]any)
+		require.Zero(t, ix["scans"].(float64), ix)
+		require.False(t, ix["unique"].(bool), ix)
+	}
+
+	pool := body["pool"].(map[string]any)
+	require.Positive(t, pool["max_connections"].(float64))
+	require.Positive(t, pool["acquires_total"].(float64))
+	require.Contains(t, pool, "empty_acquires_total")
+	require.Contains(t, pool, "canceled_acquires_total")
+	require.Contains(t, pool, "acquire_duration_seconds_total")
+	require.Equal(t, 0.0, pool["timeouts_total"], "wired to the metrics' pool timeouts")
+	require.NotEmpty(t, body["collected_at"])
+
+	r := e.do("GET", "/api/v1/admin/database/metrics", judge, nil)
+	require.Equal(t, http.StatusForbidden, r.status, string(r.body))
+	r = e.do("GET", "/api/v1/admin/database/metrics", "", nil)
+	require.Equal(t, http.StatusUnauthorized, r.status, string(r.body))
+}
+
+// Without a checker the routes do not exist.
 func TestDatabaseHealthLeftOutWithoutChecker(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	admin := e.tenant("nochecker")
-	r := e.do("GET", "/api/v1/admin/database/health", admin, nil)
-	require.Equal(t, http.StatusNotFound, r.status, string(r.body))
+	for _, path := range []string{"/api/v1/admin/database/health", "/api/v1/admin/database/metrics"} {
+		r := e.do("GET", path, admin, nil)
+		require.Equal(t, http.StatusNotFound, r.status, string(r.body))
+	}
 }

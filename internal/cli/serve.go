@@ -98,7 +98,8 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	sampler := health.NewPoolSampler(int(metrics.WindowLength / time.Second))
 	go sampler.Run(ctx, pool, time.Second)
 	checker := health.New(pool, func(c db.Class) health.Latency { return health.Latency(window.Latency(c)) }, health.Thresholds{}).
-		WithPoolSampler(sampler)
+		WithPoolSampler(sampler).WithPoolTimeouts(queries.PoolTimeouts)
+	registry.MustRegister(metrics.NewDatabaseCollector(checker, metrics.DatabaseCollectTimeout))
 	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry), Health: checker})
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {

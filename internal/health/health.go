@@ -1,6 +1,6 @@
 // Package health checks the database behind this instance: connectivity, this instance's pool,
-// query latency, cache hit ratios, connections, long-running and idle-in-transaction sessions and
-// index problems. Every check is a cheap catalogue query run through the db package, and reports
+// query latency, cache hit ratios, connections, long-running and idle-in-transaction sessions,
+// index problems, big tables read by sequential scans and dead rows. Every check is a cheap catalogue query run through the db package, and reports
 // a value, its threshold, a status and a one-line explanation. The API, the doctor command and the
 // status page all show the same Report.
 package health
@@ -105,6 +105,10 @@ type Thresholds struct {
 	LongQuery          time.Duration // an active query older than this is long-running: the report class timeout
 	IdleInTransaction  time.Duration // a session idle in a transaction longer than this is listed: 30 s
 	ListLimit          int           // most items listed per check: 20
+	SeqScanMinRows     int64         // a table of fewer live rows is never a missing-index candidate: 10000
+	SeqScanRowsRead    int64         // ...nor one whose sequential scans read fewer rows in all: 1,000,000
+	DeadTupleRatio     float64       // dead share of a table's rows (dead / (live + dead)) over which it warns: 0.20
+	DeadTupleMinRows   int64         // tables of fewer row versions (live + dead) are left out: 10000
 }
 
 func (t Thresholds) withDefaults(d *db.DB) Thresholds {
@@ -132,6 +136,16 @@ func (t Thresholds) withDefaults(d *db.DB) Thresholds {
 	if t.ListLimit == 0 {
 		t.ListLimit = 20
 	}
+	if t.SeqScanMinRows == 0 {
+		t.SeqScanMinRows = 10000
+	}
+	if t.SeqScanRowsRead == 0 {
+		t.SeqScanRowsRead = 1_000_000
+	}
+	def(&t.DeadTupleRatio, 0.20)
+	if t.DeadTupleMinRows == 0 {
+		t.DeadTupleMinRows = 10000
+	}
 	return t
 }
 
@@ -140,8 +154,10 @@ type Checker struct {
 	db      *db.DB
 	latency LatencySource
 	sampler *PoolSampler
-	th      Thresholds
-	now     func() time.Time
+	// poolTimeouts counts the acquires that gave up at pool_timeout; nil when not known.
+	poolTimeouts func() uint64
+	th           Thresholds
+	now          func() time.Time
 }
 
 // New returns a checker of d; latency may be nil.
@@ -153,6 +169,13 @@ func New(d *db.DB, latency LatencySource, th Thresholds) *Checker {
 // the utilisation now. The caller runs the sampler.
 func (c *Checker) WithPoolSampler(s *PoolSampler) *Checker {
 	c.sampler = s
+	return c
+}
+
+// WithPoolTimeouts makes Stats report the count of requests that got no connection within
+// pool_timeout, which the metrics package keeps (pgxpool counts them among all canceled acquires).
+func (c *Checker) WithPoolTimeouts(count func() uint64) *Checker {
+	c.poolTimeouts = count
 	return c
 }
 
@@ -175,7 +198,7 @@ func (c *Checker) Run(ctx context.Context) Report {
 	}
 	for _, check := range []func(context.Context) Check{
 		c.indexHitRatio, c.tableHitRatio, c.connections, c.longRunning, c.idleInTransaction,
-		c.invalidIndexes, c.unusedIndexes, c.redundantIndexes, c.databaseSize,
+		c.invalidIndexes, c.unusedIndexes, c.redundantIndexes, c.sequentialScans, c.deadTuples, c.databaseSize,
 	} {
 		r.Add(check(ctx))
 	}
