@@ -30,7 +30,7 @@ type statusEnv struct {
 	registry *prometheus.Registry
 }
 
-func newStatusEnv(t *testing.T) *statusEnv {
+func newStatusEnv(t *testing.T, th health.Thresholds) *statusEnv {
 	t.Helper()
 	settings, err := config.ParseDatabaseURL(dbtest.NewDatabase(t))
 	require.NoError(t, err)
@@ -42,7 +42,7 @@ func newStatusEnv(t *testing.T) *statusEnv {
 	registry.MustRegister(metrics.NewPoolCollector(d.Pool()))
 	st := store.New(d)
 	window := queries.Window()
-	checker := health.New(d, func(c db.Class) health.Latency { return health.Latency(window.Latency(c)) }, health.Thresholds{})
+	checker := health.New(d, func(c db.Class) health.Latency { return health.Latency(window.Latency(c)) }, th)
 	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: metrics.Handler(registry), Health: checker, HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window})
 	srv := httptest.NewServer(s.Handler())
@@ -62,7 +62,7 @@ func (e *statusEnv) connectivityRuns() uint64 {
 
 func TestStatusData(t *testing.T) {
 	t.Parallel()
-	e := newStatusEnv(t)
+	e := newStatusEnv(t, health.Thresholds{})
 	admin := e.tenant("status")
 	judge := e.addUser("status", auth.Judge)
 	e.listEvents(admin, "")
@@ -115,7 +115,7 @@ func TestStatusData(t *testing.T) {
 // Pages polling every 2 s share one run of the health checks per 5 s instead of one run each.
 func TestStatusDataCachesHealth(t *testing.T) {
 	t.Parallel()
-	e := newStatusEnv(t)
+	e := newStatusEnv(t, health.Thresholds{})
 	admin := e.tenant("cache")
 	before := e.connectivityRuns()
 	for range 5 {
@@ -130,7 +130,7 @@ func TestStatusDataCachesHealth(t *testing.T) {
 
 func TestStatusPageServed(t *testing.T) {
 	t.Parallel()
-	e := newStatusEnv(t)
+	e := newStatusEnv(t, health.Thresholds{})
 	for _, c := range []struct{ path, contentType, contains string }{
 		{"/admin/status", "text/html; charset=utf-8", `<script src="/admin/status/status.js"`},
 		{"/admin/status/status.js", "text/javascript; charset=utf-8", "/api/v1/admin/status/data"},
@@ -168,7 +168,7 @@ func TestStatusPageServed(t *testing.T) {
 // new series.
 func TestHTTPMetricsByRoute(t *testing.T) {
 	t.Parallel()
-	e := newStatusEnv(t)
+	e := newStatusEnv(t, health.Thresholds{})
 	admin := e.tenant("routes")
 	for _, id := range []string{"0b0e4c1e-4a58-4d2c-9c55-3c1f6f0e0a01", "0b0e4c1e-4a58-4d2c-9c55-3c1f6f0e0a02"} {
 		r := e.do("GET", "/api/v1/events/"+id, admin, nil)

@@ -8,7 +8,7 @@
   const WHO_KEY = 'eventmanager.status.who';
   const POLL_MS = 2000;
   const MAX_SPAN_MS = 5 * 60 * 1000; // what the charts show at most
-  const MIN_SPAN_MS = 30 * 1000; // so the first points are not stretched across the width
+  const MIN_SPAN_MS = 4 * POLL_MS; // the first few points are not stretched across the width
   const CLASSES = ['simple', 'standard', 'complex', 'report'];
   const COLORS = {
     blue: '#2563eb', violet: '#7c3aed', amber: '#d97706', red: '#dc2626',
@@ -49,7 +49,7 @@
     },
     ...CLASSES.map((c) => ({
       id: `chart-latency-${c}`, title: `${c[0].toUpperCase()}${c.slice(1)} queries`, unit: 'ms',
-      empty: 'no queries of this class in the last 5 minutes',
+      empty: 'no queries in the last 5 minutes',
       series: [
         { label: 'P50', color: COLORS.p50, get: (r) => r.lat[c] && r.lat[c].p50 },
         { label: 'P95', color: COLORS.p95, get: (r) => r.lat[c] && r.lat[c].p95 },
@@ -73,16 +73,23 @@
     if (v >= 1000) return `${(v / 1000).toFixed(2)} s`;
     if (v >= 100) return `${v.toFixed(0)} ms`;
     if (v >= 10) return `${v.toFixed(1)} ms`;
-    return `${v.toFixed(2)} ms`;
+    if (v >= 1) return `${v.toFixed(2)} ms`;
+    return `${(v * 1000).toFixed(0)} µs`;
   }
+  // Axis labels: three significant digits, no trailing zeros.
+  function short(v) { return String(Number(v.toPrecision(3))); }
   function fmtRate(v) {
     if (v == null || Number.isNaN(v)) return '–';
     return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
   }
   function fmtAxis(v, unit) {
-    if (unit === 'ms') return fmtMs(v).replace(' ', '');
-    if (unit === '%') return `${v.toFixed(0)}%`;
-    return v >= 10 || v === 0 ? v.toFixed(0) : v.toFixed(1);
+    if (v === 0) return '0';
+    if (unit === 'ms') {
+      if (v >= 1000) return `${short(v / 1000)} s`;
+      return v >= 1 ? `${short(v)} ms` : `${short(v * 1000)} µs`;
+    }
+    if (unit === '%') return `${short(v)} %`;
+    return short(v);
   }
   function clock(iso) {
     const d = new Date(iso);
@@ -190,7 +197,8 @@
     const x = (t) => pad.l + (1 - (now - t) / span) * pw;
     const y = (v) => pad.t + ph - (Math.min(v, ymax) / ymax) * ph;
 
-    for (const f of [0, 0.5, 1]) {
+    // An empty chart keeps only its base line, so that its message stands alone.
+    for (const f of points ? [0, 0.5, 1] : [0]) {
       const v = ymax * f;
       el('line', { class: 'grid-line', x1: pad.l, x2: W - pad.r, y1: y(v), y2: y(v) }, svg);
       const label = el('text', { x: pad.l - 6, y: y(v) + 4, 'text-anchor': 'end' }, svg);
@@ -198,6 +206,8 @@
     }
     for (const th of def.thresholds || []) {
       el('line', { class: 'threshold', stroke: th.color, x1: pad.l, x2: W - pad.r, y1: y(th.v), y2: y(th.v) }, svg);
+      const label = el('text', { class: `threshold-label ${th.label}`, x: W - pad.r - 2, y: y(th.v) - 3, 'text-anchor': 'end' }, svg);
+      label.textContent = `${th.label} ${th.v} %`;
     }
     const secs = Math.round(span / 1000);
     const left = el('text', { x: pad.l, y: H - 3 }, svg);
@@ -248,6 +258,7 @@
 
   // ---- health ----
   const RANK = { fail: 0, warn: 1, ok: 2 };
+  const openLists = new Set(); // lists the reader unfolded stay so across refreshes
 
   function drawHealth(report) {
     const banner = $('banner');
@@ -280,13 +291,20 @@
       const expl = document.createElement('td');
       expl.textContent = c.explanation;
       if (c.items && c.items.length) {
+        // Lists are folded unless the check needs attention.
+        const details = document.createElement('details');
+        details.open = c.status !== 'ok' || openLists.has(c.name);
+        details.addEventListener('toggle', () => (details.open ? openLists.add(c.name) : openLists.delete(c.name)));
+        const summary = document.createElement('summary');
+        summary.textContent = `${c.items.length} listed`;
         const ul = document.createElement('ul');
         for (const it of c.items) {
           const li = document.createElement('li');
           li.textContent = it;
           ul.append(li);
         }
-        expl.append(ul);
+        details.append(summary, ul);
+        expl.append(details);
       }
       const th = document.createElement('td');
       th.className = 'threshold';
