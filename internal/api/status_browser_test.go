@@ -206,4 +206,3 @@ func TestStatusPageInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, token, "a refused token is dropped")
 }
-
