@@ -100,9 +100,18 @@ func TestStatusData(t *testing.T) {
 	require.GreaterOrEqual(t, requests["client_errors"], float64(1))
 	require.EqualValues(t, 0, requests["server_errors"])
 
+	// The verdict depends on the machine's speed (the latency checks); the report is there in full.
 	report := body["health"].(map[string]any)
-	require.Equal(t, "healthy", report["status"], string(r.body))
-	require.NotEmpty(t, report["checks"])
+	require.Contains(t, []any{"healthy", "degraded", "unhealthy"}, report["status"])
+	checks := map[string]string{}
+	for _, c := range report["checks"].([]any) {
+		m := c.(map[string]any)
+		checks[m["name"].(string)] = m["status"].(string)
+		require.NotEmpty(t, m["explanation"])
+	}
+	require.Equal(t, "ok", checks["connectivity"], string(r.body))
+	require.Contains(t, checks, "pool")
+	require.Contains(t, checks, "latency.simple")
 
 	r = e.do("GET", "/api/v1/admin/status/data", judge, nil)
 	require.Equal(t, http.StatusForbidden, r.status, string(r.body))
@@ -118,14 +127,17 @@ func TestStatusDataCachesHealth(t *testing.T) {
 	e := newStatusEnv(t, health.Thresholds{})
 	admin := e.tenant("cache")
 	before := e.connectivityRuns()
-	for range 5 {
+	start := time.Now()
+	for range 8 {
 		r := e.do("GET", "/api/v1/admin/status/data", admin, nil)
 		require.Equal(t, http.StatusOK, r.status, string(r.body))
 	}
-	// Five polls within a few hundred milliseconds; two runs if they straddle the 5 s boundary.
+	// Eight polls take well under a second: one run, or one more per 5 s that they took on a
+	// loaded machine.
+	const ttl = 5 * time.Second
 	runs := e.connectivityRuns() - before
 	require.GreaterOrEqual(t, runs, uint64(1))
-	require.LessOrEqual(t, runs, uint64(2))
+	require.LessOrEqual(t, runs, 1+uint64(time.Since(start)/ttl), "health checks run per poll")
 }
 
 func TestStatusPageServed(t *testing.T) {
