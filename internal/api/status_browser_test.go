@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -168,16 +169,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	require.True(t, state.Token, "the token is kept in sessionStorage")
 	require.NotContains(t, state.URL, "?", "nothing in the URL")
 
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	require.NoError(t, err)
-	shot := filepath.Join(t.ArtifactDir(), "status-page.png")
-	require.NoError(t, os.WriteFile(shot, png, 0o644))
-	t.Logf("screenshot: %s", shot)
-	if p := os.Getenv("STATUS_SCREENSHOT"); p != "" {
-		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
-		require.NoError(t, os.WriteFile(p, png, 0o644))
-		t.Logf("screenshot: %s", p)
-	}
+	screenshot(t, ctx, "")
 
 	// Until here nothing failed: no exception, no resource refused (the 401 and 403 below log some).
 	mu.Lock()
@@ -202,7 +194,25 @@ func TestStatusPageInBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("signout"))))
 	signIn("admin@acme.test", "wrong password", "the tenant, email or password is wrong")
 	signIn("judge@acme.test", testPassword, "sign in as an ADMIN or SUPER_ADMIN")
+	screenshot(t, ctx, "-signin")
 	token, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!sessionStorage.getItem('eventmanager.status.token')`))
 	require.NoError(t, err)
 	require.False(t, token, "a refused token is dropped")
+}
+
+// screenshot saves the page as status-page{suffix}.png in the test's artifact folder and, when
+// STATUS_SCREENSHOT names a file, next to it (status-page.png, status-page-signin.png).
+func screenshot(t *testing.T, ctx context.Context, suffix string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	paths := []string{filepath.Join(t.ArtifactDir(), "status-page"+suffix+".png")}
+	if p := os.Getenv("STATUS_SCREENSHOT"); p != "" {
+		paths = append(paths, strings.TrimSuffix(p, ".png")+suffix+".png")
+	}
+	for _, p := range paths {
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, png, 0o644))
+		t.Logf("screenshot: %s", p)
+	}
 }

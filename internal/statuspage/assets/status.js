@@ -323,7 +323,10 @@
     try {
       const res = await fetch(DATA_URL, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
       if (res.status === 401) return signedOut('Your session has ended or the token is not valid: sign in again.');
-      if (res.status === 403) return signedOut('This account may not see the status page: sign in as an ADMIN or SUPER_ADMIN.');
+      if (res.status === 403) {
+        endSession(token); // of no use here: do not leave it open on the server
+        return signedOut('This account may not see the status page: sign in as an ADMIN or SUPER_ADMIN.');
+      }
       if (!res.ok) throw new Error(`${res.status} ${await errorMessage(res)}`);
       const snap = await res.json();
       rows.push(toRow(snap, last));
@@ -437,17 +440,17 @@
     } catch { /* the poll reports it */ }
   }
 
-  async function signOut() {
+  function signOut() {
     const token = sessionStorage.getItem(TOKEN_KEY);
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(WHO_KEY);
     showSignIn('Signed out.', 'info');
-    if (token) {
-      // Ends the session on the server too; the page is signed out whatever the answer.
-      try {
-        await fetch('/api/v1/auth/logout', { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
-      } catch { /* nothing to do */ }
-    }
+    if (token) endSession(token);
+  }
+
+  // Ends the session on the server too; the page is signed out whatever the answer.
+  function endSession(token) {
+    fetch('/api/v1/auth/logout', { method: 'POST', headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
   }
 
   document.addEventListener('DOMContentLoaded', () => {
