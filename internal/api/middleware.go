@@ -90,7 +90,8 @@ type logFields struct {
 
 type logFieldsKey struct{}
 
-// withLogging writes one line per request. The query string is left out: it can carry search terms.
+// withLogging writes one line per request and records it in the HTTP metrics by route pattern
+// (filled in by dispatch). The query string is left out: it can carry search terms.
 func (s *Server) withLogging(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -99,6 +100,9 @@ func (s *Server) withLogging(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), logFieldsKey{}, fields)))
 		if rec.status == 0 {
 			rec.status = http.StatusOK
+		}
+		if s.httpMetrics != nil {
+			s.httpMetrics.ObserveRequest(fields.pattern, rec.status, time.Since(start))
 		}
 		s.log.LogAttrs(r.Context(), levelFor(rec.status), "request",
 			slog.String("request_id", requestID(r.Context())),

@@ -8,6 +8,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/health"
+	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -21,6 +22,10 @@ type Deps struct {
 	Metrics http.Handler
 	// Health serves GET /api/v1/admin/database/health; nil leaves the route out.
 	Health *health.Checker
+	// HTTPMetrics records every request (route, code, duration); nil records nothing.
+	HTTPMetrics *metrics.HTTP
+	// QueryWindow gives the status page its query latencies; nil shows none.
+	QueryWindow *metrics.Window
 }
 
 // Server holds the API's dependencies; its Handler serves every route.
@@ -32,6 +37,9 @@ type Server struct {
 	metrics  http.Handler
 	health   *health.Checker
 	mux      *http.ServeMux
+
+	httpMetrics *metrics.HTTP
+	queryWindow *metrics.Window
 }
 
 // access says who may call a route.
@@ -49,6 +57,7 @@ func New(d Deps) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.httpMetrics, s.queryWindow = d.HTTPMetrics, d.QueryWindow
 	s.routes()
 	return s
 }
@@ -76,6 +85,7 @@ func (s *Server) routes() {
 	s.settingRoutes()
 	s.judgingRoutes()
 	s.databaseHealthRoutes()
+	s.statusRoutes()
 }
 
 // Handle adds a route; tests use it to add routes of their own (a deliberately slow one).
