@@ -285,7 +285,7 @@ func (c *Checker) classLatency(cl db.Class) Check {
 	if cl != db.Simple && cl != db.Standard {
 		return Check{Name: name, Value: v, Threshold: "none (informational)", Status: OK, Explanation: summary}
 	}
-	th := fmt.Sprintf("P95 ≤ %.0f ms", ms(c.th.LatencyP95))
+	th := fmt.Sprintf("P95 ≤ %g ms", ms(c.th.LatencyP95))
 	if l.Count > 0 && l.P95 > c.th.LatencyP95 {
 		return Check{Name: name, Value: v, Threshold: th, Status: Warn, Explanation: summary + ": P95 over the target"}
 	}
