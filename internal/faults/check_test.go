@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -59,8 +60,12 @@ type ledgerFigures struct {
 // per cell (written once), every acknowledged write is present, and nothing else is there.
 func requireLedgerHeld(t *testing.T, st dbState, fx *fixture, writes []*write) ledgerFigures {
 	t.Helper()
-	var f ledgerFigures
-	cells := 0
+	var (
+		f        ledgerFigures
+		cells    int
+		problems []string
+	)
+	problem := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	for _, w := range writes {
 		present := 0
 		for _, c := range w.cells {
@@ -69,19 +74,19 @@ func requireLedgerHeld(t *testing.T, st dbState, fx *fixture, writes []*write) l
 			if ok {
 				present++
 				if v != c.score {
-					t.Errorf("write %s: score %v is %s, sent %s", w.key, k, v, c.score)
+					problem("write %s: score %v is %s, sent %s", w.key, k, v, c.score)
 				}
 			}
 			if want := map[bool]int{true: 1, false: 0}[ok]; st.audits[k] != want {
-				t.Errorf("write %s: %d audit rows for score %v, want %d", w.key, st.audits[k], k, want)
+				problem("write %s: %d audit rows for score %v, want %d", w.key, st.audits[k], k, want)
 			}
 		}
 		switch {
 		case present != 0 && present != len(w.cells):
-			t.Errorf("write %s is half-written: %d of its %d scores are in the database (answer %s)",
+			problem("write %s is half-written: %d of its %d scores are in the database (answer %s)",
 				w.key, present, len(w.cells), w.first.outcome())
 		case w.first.ok() && present == 0:
-			t.Errorf("write %s was acknowledged (%d) but is not in the database", w.key, w.first.status)
+			problem("write %s was acknowledged (%d) but is not in the database", w.key, w.first.status)
 		case w.first.ok():
 			f.acked++
 		case present > 0:
@@ -92,10 +97,14 @@ func requireLedgerHeld(t *testing.T, st dbState, fx *fixture, writes []*write) l
 		cells += present
 	}
 	if len(st.scores) != cells {
-		t.Errorf("the database holds %d scores of the category, the ledger accounts for %d", len(st.scores), cells)
+		problem("the database holds %d scores of the category, the ledger accounts for %d", len(st.scores), cells)
 	}
 	if st.pendingKeys != 0 {
-		t.Errorf("%d idempotency keys are claimed without an answer: a write committed its key without its result", st.pendingKeys)
+		problem("%d idempotency keys are claimed without an answer: a write committed its key without its result", st.pendingKeys)
+	}
+	if len(problems) > 0 {
+		t.Errorf("the database does not match the ledger of %d writes: %d problems, the first ones:\n%s",
+			len(writes), len(problems), strings.Join(problems[:min(len(problems), 10)], "\n"))
 	}
 	return f
 }
