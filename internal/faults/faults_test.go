@@ -50,7 +50,7 @@ func TestDatabaseRestartDuringLoad(t *testing.T) {
 	failed := len(outage) - tally(outage)["2xx"]
 	require.NotZero(t, failed, "no request failed while the database was down: the test saw no outage")
 	firstOK := requireRecovered(t, as, back)
-	figures := requireLedgerAndRetries(t, pc.adminURL(), c, fx, l)
+	figures := requireLedgerAndRetries(t, pc.adminURL(), c, fx, l.writes)
 	t.Logf("outage %s (fast shutdown + 2 s down + start); during it: %v; first 2xx %s after the database was back; "+
 		"whole run: %v; %s", back.Sub(stopped).Round(time.Millisecond), tally(outage), firstOK.Round(time.Millisecond),
 		tally(as), figures)
@@ -93,7 +93,7 @@ func TestBackendsTerminatedDuringLoad(t *testing.T) {
 	as := l.answers()
 	requireOnlyUnavailable(t, as, false)
 	firstOK := requireRecovered(t, as, back)
-	figures := requireLedgerAndRetries(t, adminURL, c, fx, l)
+	figures := requireLedgerAndRetries(t, adminURL, c, fx, l.writes)
 	t.Logf("%d backends terminated in 3 waves over %s (%d busy in a statement or transaction); answers sent meanwhile: %v; "+
 		"first 2xx %s after the last wave; whole run: %v; %s", terminated, back.Sub(first).Round(time.Millisecond), inTx,
 		tally(between(as, first, back)), firstOK.Round(time.Millisecond), tally(as), figures)
@@ -166,64 +166,77 @@ func TestMaxConnectionsTakenByAnotherClient(t *testing.T) {
 	}
 	require.LessOrEqual(t, slowest, poolTimeout+time.Second, "a refused request must be answered within pool_timeout + 1 s")
 	firstOK := requireRecovered(t, as, released)
-	figures := requireLedgerAndRetries(t, pc.adminURL(), c, fx, l)
+	figures := requireLedgerAndRetries(t, pc.adminURL(), c, fx, l.writes)
 	t.Logf("other client held %d connections (max_connections 20, 3 reserved) for 3 s; answers meanwhile: %v, slowest %s; "+
 		"first 2xx %s after it let go; whole run: %v; %s", taken, tally(during), slowest.Round(time.Millisecond),
 		firstOK.Round(time.Millisecond), tally(as), figures)
 }
 
-// The service killed with SIGKILL in the middle of score writes and started again on the same
-// database: no score sheet is half-written (each is one transaction), every acknowledged write is
-// there, and an idempotent retry of each interrupted request succeeds once: the first retry writes
-// (or replays a write that committed before the kill), the second is a replay, and no score is
-// written twice.
+// The service killed with SIGKILL in the middle of score writes, three times, and started again on
+// the same database each time: no score sheet is half-written (each is one transaction), every
+// acknowledged write is there, and an idempotent retry of each interrupted request succeeds once:
+// the first retry writes (or replays a write that committed before the kill), the second is a
+// replay, and no score is written twice.
 func TestServiceKilledMidWrite(t *testing.T) {
 	url := dbtest.NewDatabase(t)
 	adminURL := dbtest.AdminURL(t, url)
 	fx := newFixture(t, url, adminURL, judges, contestants, criteria)
-	port := freePort(t)
-	child := startServe(t, url+poolParams, port)
-	c := newClient(child.base)
-	// Larger sheets (10 contestants × 2 criteria) and no pause: the service is always inside a
-	// transaction when the kill comes.
-	l := startLoad(t, fx, c, loadConfig{writers: judges, readers: 1, contestantsPerSheet: 10})
-	l.waitAcked(t, 30, time.Minute)
-
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, adminURL)
 	require.NoError(t, err)
 	defer admin.Close(ctx)
-	var inTx int
-	require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-		WHERE datname = current_database() AND usename = $1 AND xact_start IS NOT NULL`, dbtest.Role(t)).Scan(&inTx))
-	l.stopping.Store(true) // no new request: the ones in flight are cut by the kill
-	child.kill()
-	l.stop()
-	c.close()
+	port := freePort(t)
+	child := startServe(t, url+poolParams, port)
 
-	as := l.answers()
-	requireOnlyUnavailable(t, as, true)
-	interrupted := tally(as)["no answer"]
-	require.NotZero(t, interrupted, "the kill cut no request: the test showed nothing")
+	const kills = 3
+	var (
+		writes     []*write
+		answers    []answer
+		seq        int
+		inTx, cuts []int
+	)
+	for range kills {
+		c := newClient(child.base)
+		// Larger sheets (10 contestants × 2 criteria) and no pause: the service is always inside a
+		// transaction when the kill comes.
+		l := startLoad(t, fx, c, loadConfig{writers: judges, readers: 1, contestantsPerSheet: 10, firstSeq: seq})
+		l.waitAcked(t, 20, time.Minute)
+		var open int
+		require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND usename = $1 AND xact_start IS NOT NULL`, dbtest.Role(t)).Scan(&open))
+		l.stopping.Store(true) // no new request: the ones in flight are cut by the kill
+		child.kill()
+		l.stop()
+		c.close()
 
-	child = startServe(t, url+poolParams, port)
-	c = newClient(child.base)
+		as := l.answers()
+		requireOnlyUnavailable(t, as, true)
+		cut := tally(as)["no answer"]
+		require.NotZero(t, cut, "the kill cut no request: the test showed nothing")
+		inTx, cuts = append(inTx, open), append(cuts, cut)
+		writes, answers, seq = append(writes, l.writes...), append(answers, as...), l.nextSeq()
+
+		child = startServe(t, url+poolParams, port)
+		// Before any retry: what the kill left is consistent.
+		requireLedgerHeld(t, readState(t, adminURL, fx), fx, writes)
+	}
+	c := newClient(child.base)
 	defer c.close()
-	figures := requireLedgerAndRetries(t, adminURL, c, fx, l)
-	t.Logf("killed with %d service transactions open on the server; %d requests cut; whole run: %v; %s",
-		inTx, interrupted, tally(as), figures)
+	figures := requireLedgerAndRetries(t, adminURL, c, fx, writes)
+	t.Logf("%d kills with %v service transactions open on the server; requests cut %v; whole run: %v; %s",
+		kills, inTx, cuts, tally(answers), figures)
 }
 
 // requireLedgerAndRetries checks the ledger against the database, retries every write that got no
 // 2xx with its Idempotency-Key, and checks again that every sheet is now there, written once.
-func requireLedgerAndRetries(t *testing.T, adminURL string, c *client, fx *fixture, l *load) string {
+func requireLedgerAndRetries(t *testing.T, adminURL string, c *client, fx *fixture, writes []*write) string {
 	t.Helper()
-	lf := requireLedgerHeld(t, readState(t, adminURL, fx), fx, l.writes)
-	rf := retryUnacknowledged(t, c, fx, l.writes)
+	lf := requireLedgerHeld(t, readState(t, adminURL, fx), fx, writes)
+	rf := retryUnacknowledged(t, c, fx, writes)
 	require.Equal(t, lf.committed, rf.replayedFirst,
 		"the first retry must replay exactly the writes that had committed without their answer")
-	acknowledgeAll(l.writes)
-	after := requireLedgerHeld(t, readState(t, adminURL, fx), fx, l.writes)
-	require.Equal(t, len(l.writes), after.acked)
-	return fmtFigures(len(l.writes), lf, rf)
+	acknowledgeAll(writes)
+	after := requireLedgerHeld(t, readState(t, adminURL, fx), fx, writes)
+	require.Equal(t, len(writes), after.acked)
+	return fmtFigures(len(writes), lf, rf)
 }

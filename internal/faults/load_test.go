@@ -19,6 +19,7 @@ type cell struct{ contestant, criterion, score string }
 // database shows exactly what became of each: all of its cells with its values, or none.
 type sheet struct {
 	judge int    // index in fixture.judges
+	seq   int    // the judge's seq-th sheet: its block of contestants
 	key   string // Idempotency-Key, also the stem of its requests' X-Request-ID
 	cells []cell
 	body  []byte
@@ -122,6 +123,7 @@ type loadConfig struct {
 	writers, readers    int
 	contestantsPerSheet int
 	pace                time.Duration
+	firstSeq            int // the first sheet of each writer: a later load must not reuse an earlier one's blocks
 }
 
 // load is a running mixed load with its ledger.
@@ -170,7 +172,7 @@ func (l *load) newSheet(w, seq int) (s sheet, ok bool) {
 	if (seq+1)*k > len(l.fx.contestants) {
 		return sheet{}, false
 	}
-	s = sheet{judge: w, key: fmt.Sprintf("w%d-s%d", w, seq)}
+	s = sheet{judge: w, seq: seq, key: fmt.Sprintf("w%d-s%d", w, seq)}
 	type item struct {
 		ContestantID string          `json:"contestant_id"`
 		CriterionID  string          `json:"criterion_id"`
@@ -196,7 +198,7 @@ func (l *load) newSheet(w, seq int) (s sheet, ok bool) {
 
 func (l *load) writer(w int) {
 	defer l.wg.Done()
-	for seq := 0; !l.stopping.Load(); seq++ {
+	for seq := l.cfg.firstSeq; !l.stopping.Load(); seq++ {
 		s, ok := l.newSheet(w, seq)
 		if !ok {
 			return // every block used: the category is sized so that this does not happen in a run
@@ -235,6 +237,17 @@ func (l *load) waitAcked(t *testing.T, n int64, within time.Duration) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// nextSeq is the firstSeq of a load that follows this one.
+func (l *load) nextSeq() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	next := l.cfg.firstSeq
+	for _, w := range l.writes {
+		next = max(next, w.seq+1)
+	}
+	return next
 }
 
 // answers returns the first answer of every write and every read, once the load has stopped.
