@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +35,7 @@ func startServe(t *testing.T, dbURL string, port int) *serveProcess {
 		"LOG_LEVEL=warn", "LOG_FORMAT=text", "DB_STARTUP_WAIT=10s",
 		"QUERY_TIMEOUT_SIMPLE=5s", "QUERY_TIMEOUT_STANDARD=10s") // as testTimeouts
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = childAttr()
 	require.NoError(t, cmd.Start())
 	p := &serveProcess{cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), logPath: logPath, done: make(chan struct{})}
 	go func() {
@@ -73,7 +73,7 @@ func (p *serveProcess) kill() {
 		return
 	default:
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	_ = p.cmd.Process.Kill() // SIGKILL
 	<-p.done
 }
 
