@@ -44,7 +44,7 @@ func TestDatabaseRestartDuringLoad(t *testing.T) {
 	time.Sleep(recoveryBound + time.Second - time.Since(back))
 	l.stop()
 
-	as := l.answers()
+	as := l.answers(t)
 	requireOnlyUnavailable(t, as, false)
 	outage := between(as, stopped, back)
 	failed := len(outage) - tally(outage)["2xx"]
@@ -90,7 +90,7 @@ func TestBackendsTerminatedDuringLoad(t *testing.T) {
 	time.Sleep(recoveryBound + time.Second - time.Since(back))
 	l.stop()
 
-	as := l.answers()
+	as := l.answers(t)
 	requireOnlyUnavailable(t, as, false)
 	firstOK := requireRecovered(t, as, back)
 	figures := requireLedgerAndRetries(t, adminURL, c, fx, l.writes)
@@ -115,9 +115,8 @@ func TestMaxConnectionsTakenByAnotherClient(t *testing.T) {
 	// The fixture's sessions must be gone before the other client counts the free slots.
 	require.Eventually(t, func() bool {
 		var n int
-		require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = $1`,
-			localpg.ServiceRole).Scan(&n))
-		return n == 0
+		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, localpg.ServiceRole).Scan(&n)
+		return err == nil && n == 0
 	}, 10*time.Second, 20*time.Millisecond)
 
 	// The other client, an ordinary role, takes every connection slot not reserved for superusers:
@@ -155,7 +154,7 @@ func TestMaxConnectionsTakenByAnotherClient(t *testing.T) {
 	time.Sleep(recoveryBound + time.Second - time.Since(released))
 	l.stop()
 
-	as := l.answers()
+	as := l.answers(t)
 	requireOnlyUnavailable(t, as, false)
 	during := between(as, full, released.Add(-100*time.Millisecond)) // requests answered before the release
 	require.NotEmpty(t, during)
@@ -209,7 +208,7 @@ func TestServiceKilledMidWrite(t *testing.T) {
 		l.stop()
 		c.close()
 
-		as := l.answers()
+		as := l.answers(t)
 		requireOnlyUnavailable(t, as, true)
 		cut := tally(as)["no answer"]
 		require.NotZero(t, cut, "the kill cut no request: the test showed nothing")

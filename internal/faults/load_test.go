@@ -132,9 +132,10 @@ type load struct {
 	c   *client
 	cfg loadConfig
 
-	stopping atomic.Bool
-	wg       sync.WaitGroup
-	acked    atomic.Int64 // writes answered 2xx so far
+	stopping  atomic.Bool
+	exhausted atomic.Bool // a writer used every block of contestants and stopped early
+	wg        sync.WaitGroup
+	acked     atomic.Int64 // writes answered 2xx so far
 
 	mu     sync.Mutex
 	writes []*write
@@ -201,7 +202,8 @@ func (l *load) writer(w int) {
 	for seq := l.cfg.firstSeq; !l.stopping.Load(); seq++ {
 		s, ok := l.newSheet(w, seq)
 		if !ok {
-			return // every block used: the category is sized so that this does not happen in a run
+			l.exhausted.Store(true) // answers reports it: the category is sized so that this does not happen
+			return
 		}
 		wr := &write{sheet: s}
 		wr.first = l.c.putSheet(l.fx, s, s.key+"-a0")
@@ -251,7 +253,11 @@ func (l *load) nextSeq() int {
 }
 
 // answers returns the first answer of every write and every read, once the load has stopped.
-func (l *load) answers() []answer {
+func (l *load) answers(t *testing.T) []answer {
+	t.Helper()
+	if l.exhausted.Load() {
+		t.Errorf("a writer ran out of contestants and stopped early: make the fixture's category larger")
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := append([]answer(nil), l.reads...)
