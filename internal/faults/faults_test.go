@@ -56,8 +56,9 @@ func TestDatabaseRestartDuringLoad(t *testing.T) {
 		tally(as), figures)
 }
 
-// Every backend of the service terminated (pg_terminate_backend), three times 250 ms apart, during a
-// mixed load: the same recovery, no acknowledged write lost, no half-written sheet.
+// Every backend of the service terminated (pg_terminate_backend) during a mixed load, again and
+// again for a second (a wave every 50 ms, so that many land on transactions in flight, some on
+// their commit): the same recovery, no acknowledged write lost, no half-written sheet.
 func TestBackendsTerminatedDuringLoad(t *testing.T) {
 	url := dbtest.NewDatabase(t)
 	adminURL := dbtest.AdminURL(t, url)
@@ -73,9 +74,10 @@ func TestBackendsTerminatedDuringLoad(t *testing.T) {
 	defer admin.Close(ctx)
 	var terminated, inTx int
 	first := time.Now()
-	for wave := range 3 {
+	const waves = 20
+	for wave := range waves {
 		if wave > 0 {
-			time.Sleep(250 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond)
 		}
 		var n, busy int
 		require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)),
@@ -94,8 +96,8 @@ func TestBackendsTerminatedDuringLoad(t *testing.T) {
 	requireOnlyUnavailable(t, as, false)
 	firstOK := requireRecovered(t, as, back)
 	figures := requireLedgerAndRetries(t, adminURL, c, fx, l.writes)
-	t.Logf("%d backends terminated in 3 waves over %s (%d busy in a statement or transaction); answers sent meanwhile: %v; "+
-		"first 2xx %s after the last wave; whole run: %v; %s", terminated, back.Sub(first).Round(time.Millisecond), inTx,
+	t.Logf("%d backends terminated in %d waves over %s (%d busy in a statement or transaction); answers sent meanwhile: %v; "+
+		"first 2xx %s after the last wave; whole run: %v; %s", terminated, waves, back.Sub(first).Round(time.Millisecond), inTx,
 		tally(between(as, first, back)), firstOK.Round(time.Millisecond), tally(as), figures)
 }
 

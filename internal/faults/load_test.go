@@ -331,7 +331,10 @@ func requireRecovered(t *testing.T, as []answer, back time.Time) time.Duration {
 			}
 		}
 	}
-	if firstOK < 0 || firstOK > recoveryBound {
+	switch {
+	case firstOK < 0:
+		t.Errorf("no 2xx after the database came back, want one within %s", recoveryBound)
+	case firstOK > recoveryBound:
 		t.Errorf("first 2xx %s after the database came back, want within %s", firstOK, recoveryBound)
 	}
 	late := between(as, back.Add(recoveryBound), time.Now().Add(time.Hour))
