@@ -37,14 +37,16 @@ const clusterDatabase = "faults"
 func newPrivateCluster(t *testing.T, settings map[string]string) *privateCluster {
 	t.Helper()
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "eventmanager-faults-")
+	// dbtest's prefix and layout (<dir>/data), so that dbtest removes the folder if this binary dies
+	// before its clean-up runs.
+	dir, err := os.MkdirTemp("", "eventmanager-pg-faults-")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	// When the tests run as root the server runs as the postgres user, which must pass through here.
 	require.NoError(t, os.Chmod(dir, 0o755))
 	all := map[string]string{"fsync": "off"}
 	maps.Copy(all, settings)
-	c := &privateCluster{opts: localpg.Options{DataDir: filepath.Join(dir, "pg"), ServerSettings: all}}
+	c := &privateCluster{opts: localpg.Options{DataDir: filepath.Join(dir, "data"), ServerSettings: all}}
 	c.pg, err = localpg.Start(ctx, c.opts)
 	require.NoError(t, err)
 	c.opts.Port = c.pg.Port() // later starts come back on the same port, so the service's URL holds
