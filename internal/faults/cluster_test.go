@@ -37,9 +37,9 @@ const clusterDatabase = "faults"
 func newPrivateCluster(t *testing.T, settings map[string]string) *privateCluster {
 	t.Helper()
 	ctx := context.Background()
-	// dbtest's prefix and layout (<dir>/data), so that dbtest removes the folder if this binary dies
-	// before its clean-up runs.
-	dir, err := os.MkdirTemp("", "eventmanager-pg-faults-")
+	// Not dbtest's prefix: its clean-up of stale folders would take this one for stale while the
+	// restart test holds the server down (no lock, no postmaster.pid).
+	dir, err := os.MkdirTemp("", "eventmanager-faults-")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	// When the tests run as root the server runs as the postgres user, which must pass through here.
