@@ -10,8 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // Modes of a row: through the HTTP API, or the same store calls without HTTP.
@@ -28,7 +26,8 @@ type Row struct {
 	Concurrency int     `json:"concurrency"`
 	Seconds     float64 `json:"seconds"`
 	Requests    uint64  `json:"requests"`
-	// RPS counts successful (2xx) answers per second: failures, however fast, are not throughput.
+	// RPS counts successful (2xx) answers per second in the step's steady window: failures,
+	// however fast, are not throughput.
 	RPS    float64 `json:"rps"`
 	P50MS  float64 `json:"p50_ms"`
 	P95MS  float64 `json:"p95_ms"`
@@ -83,14 +82,20 @@ func ThisMachine() Machine {
 }
 
 // rowFrom fills a row's figures from vegeta's metrics (percentiles, counts) and the failures.
-func rowFrom(m *vegeta.Metrics, errs map[string]int, wall time.Duration) Row {
+// Throughput is the successes inside the step's steady window per second (see window), or over
+// the wall time for a step of a fixed number of requests.
+func rowFrom(t *tally, wall time.Duration) Row {
+	m := &t.metrics
 	m.Close()
-	r := Row{Requests: m.Requests, Seconds: wall.Seconds(), Errors: errs,
+	r := Row{Requests: m.Requests, Seconds: wall.Seconds(), Errors: t.errs,
 		P50MS: ms(m.Latencies.P50), P95MS: ms(m.Latencies.P95), P99MS: ms(m.Latencies.P99), MaxMS: ms(m.Latencies.Max)}
-	for _, n := range errs {
+	for _, n := range t.errs {
 		r.Failed += uint64(n)
 	}
-	if wall > 0 {
+	switch {
+	case t.window.length() > 0:
+		r.RPS = float64(t.steady) / t.window.length().Seconds()
+	case wall > 0:
 		r.RPS = float64(r.Requests-r.Failed) / wall.Seconds()
 	}
 	return r

@@ -45,9 +45,37 @@ func (p pacer) Rate(time.Duration) float64 { return 0 }
 type tally struct {
 	metrics vegeta.Metrics
 	errs    map[string]int
+	window  window
+	// steady counts the successes that ended inside the window.
+	steady uint64
 }
 
-func newTally() *tally { return &tally{errs: map[string]int{}} }
+// window is the steady part of a timed step, over which throughput is counted: after the first
+// second (or fifth of the step), when the connections are open, and before the end of the
+// step, after which the closed loop no longer refills and the last requests drain. A step of a
+// fixed number of requests (runbook) counts over its whole wall time instead.
+type window struct{ from, to time.Time }
+
+func stepWindow(s Step, start time.Time) window {
+	if s.Duration <= 0 {
+		return window{}
+	}
+	warm := min(time.Second, s.Duration/5)
+	return window{from: start.Add(warm), to: start.Add(s.Duration)}
+}
+
+func (w window) length() time.Duration { return w.to.Sub(w.from) }
+
+func (t *tally) add(r *vegeta.Result, failure string) {
+	if failure != "" {
+		t.errs[failure]++
+	} else if end := r.End(); !t.window.from.IsZero() && !end.Before(t.window.from) && !end.After(t.window.to) {
+		t.steady++
+	}
+	t.metrics.Add(r)
+}
+
+func newTally(w window) *tally { return &tally{errs: map[string]int{}, window: w} }
 
 // RunHTTP runs the step against the API at base and returns its rows (one, or two for mixed).
 func RunHTTP(ctx context.Context, base string, s Step) ([]Row, error) {
@@ -62,6 +90,7 @@ func RunHTTP(ctx context.Context, base string, s Step) ([]Row, error) {
 	before, usageErr := usageStart(s.ServerPID)
 	tallies := map[string]*tally{}
 	start := time.Now()
+	win := stepWindow(s, start)
 	results := atk.Attack(targeter, pacer{max: s.Requests}, s.Duration, s.Scenario)
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
 	defer stop()
@@ -75,14 +104,12 @@ func RunHTTP(ctx context.Context, base string, s Step) ([]Row, error) {
 		}
 		t := tallies[row]
 		if t == nil {
-			t = newTally()
+			t = newTally(win)
 			tallies[row] = t
 		}
-		if kind := httpFailure(r); kind != "" {
-			t.errs[kind]++
-		}
+		kind := httpFailure(r)
 		r.Body = nil
-		t.metrics.Add(r)
+		t.add(r, kind)
 	}
 	wall := time.Since(start)
 	if err := ctx.Err(); err != nil {
@@ -155,6 +182,7 @@ func RunCeiling(ctx context.Context, s Step) ([]Row, error) {
 	)
 	start := time.Now()
 	deadline := start.Add(s.Duration)
+	win := stepWindow(s, start)
 	for range s.Concurrency {
 		wg.Add(1)
 		go func() {
@@ -172,15 +200,16 @@ func RunCeiling(ctx context.Context, s Step) ([]Row, error) {
 				mu.Lock()
 				t := tallies[row]
 				if t == nil {
-					t = newTally()
+					t = newTally(win)
 					tallies[row] = t
 				}
+				kind := ""
 				if err != nil {
 					res.Code = 0
 					res.Error = err.Error()
-					t.errs[errorKind(err)]++
+					kind = errorKind(err)
 				}
-				t.metrics.Add(res)
+				t.add(res, kind)
 				mu.Unlock()
 			}
 		}()
@@ -200,7 +229,7 @@ func rowsOf(s Step, mode string, tallies map[string]*tally, wall time.Duration) 
 		if t == nil {
 			continue
 		}
-		r := rowFrom(&t.metrics, t.errs, wall)
+		r := rowFrom(t, wall)
 		r.Scenario, r.Endpoint, r.Mode, r.Concurrency = s.Scenario, name, mode, s.Concurrency
 		rows = append(rows, r)
 	}
