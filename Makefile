@@ -38,10 +38,12 @@ bench-queries: deps
 	fi
 
 ## bench: the API under load (docs/performance.md): runbook, read sweep, mixed and ceiling on a private
-## PostgreSQL seeded at medium, about 7 minutes; results in bin/bench. BENCH_FLAGS adds flags, e.g.
-## BENCH_FLAGS="--scenario overload" or "--target http://host:3000 --pid N" (see eventmanager bench --help).
+## PostgreSQL of its own (var/bench-postgres, not make run's) seeded at medium, about 7 minutes; results in
+## bin/bench. BENCH_FLAGS adds flags, e.g. BENCH_FLAGS="--scenario overload" or
+## "--target http://host:3000 --pid N" (see eventmanager bench --help).
+BENCH_PG_DATA_DIR ?= var/bench-postgres
 bench: build
-	./$(BIN) bench --out bin/bench $(BENCH_FLAGS)
+	./$(BIN) bench --data-dir $(BENCH_PG_DATA_DIR) --out bin/bench $(BENCH_FLAGS)
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)
