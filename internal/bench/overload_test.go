@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -75,9 +74,7 @@ func runOverload(t *testing.T, bin, dbURL string) (bench.OverloadResult, error) 
 func buildEventmanager(t *testing.T) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
+	require.NoError(t, err, "the go command builds the server under test")
 	bin := filepath.Join(t.TempDir(), "eventmanager")
 	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/eventmanager/eventmanager/cmd/eventmanager")
 	out, err := cmd.CombinedOutput()
