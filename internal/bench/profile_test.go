@@ -22,7 +22,7 @@ import (
 
 // BenchmarkEventsList serves GET /api/v1/events in process, with the server's middleware and a
 // JSON request log (to io.Discard), at 50 concurrent callers; "ceiling" makes the same store calls
-// without HTTP. It is the profile target of docs/performance.md:
+// without HTTP (token check and events query), "query-only" the events query alone. It is the profile target of docs/performance.md:
 //
 //	go test -run '^$' -bench 'BenchmarkEventsList/api' -benchtime 20000x -cpuprofile cpu.out ./internal/bench/
 //	go tool pprof -top cpu.out
@@ -74,6 +74,18 @@ func BenchmarkEventsList(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				if _, err := w.Call(db.WithRequestID(ctx, "bench"), 0); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	// The events query alone, without the token check: what a token cache would leave.
+	b.Run("query-only", func(b *testing.B) {
+		b.SetParallelism(callers / max(1, testingProcs()))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := st.ListEvents(db.WithRequestID(ctx, "bench"), f.TenantID, store.EventFilter{Limit: 51}); err != nil {
 					b.Error(err)
 					return
 				}

@@ -140,7 +140,12 @@ func runBench(ctx context.Context, cfg config.Config, o benchOptions, log *slog.
 	}
 	sc := seed.Scales[o.scale]
 	fmt.Fprintf(env.Stderr, "bench: seeding scale %s (tenants already there are kept)\n", sc.Name)
-	if _, err := seed.Run(ctx, database.pooled.ConnString, seed.Options{Scale: sc, Seed: o.seed, Workers: 2}); err != nil {
+	progress := func(p seed.Progress) {
+		if p.Done%10 == 0 || p.Done == p.Total {
+			fmt.Fprintf(env.Stderr, "bench: seed %d/%d tenants (%d already there), %s\n", p.Done, p.Total, p.Skipped, p.Elapsed.Round(time.Second))
+		}
+	}
+	if _, err := seed.Run(ctx, database.pooled.ConnString, seed.Options{Scale: sc, Seed: o.seed, Workers: 2, Progress: progress}); err != nil {
 		return exitFailed, err
 	}
 
