@@ -41,7 +41,10 @@ type Row struct {
 	CeilingRatio float64 `json:"ceiling_ratio,omitempty"`
 	// ServerCPUCores and ServerPeakRSSMB describe the server process during the step (API rows
 	// with a known server pid); PeakRSSStep says whether the peak was reset at the step's start.
-	ServerCPUCores  float64 `json:"server_cpu_cores,omitempty"`
+	ServerCPUCores float64 `json:"server_cpu_cores,omitempty"`
+	// BenchCPUCores is the bench process's own CPU during the step: the load generator (API rows)
+	// or the store calls through pgx (ceiling rows). On one machine it competes with the server.
+	BenchCPUCores   float64 `json:"bench_cpu_cores,omitempty"`
 	ServerPeakRSSMB float64 `json:"server_peak_rss_mb,omitempty"`
 	PeakRSSStep     bool    `json:"peak_rss_per_step,omitempty"`
 }
@@ -123,7 +126,7 @@ func FillRatios(rows []Row) {
 // WriteTable prints the rows as an aligned table.
 func WriteTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tendpoint\tmode\tconc\trequests\treq/s\tP50 ms\tP95 ms\tP99 ms\tmax ms\tAPI/ceiling\tCPU cores\tpeak RSS MB\terrors\t")
+	fmt.Fprintln(tw, "scenario\tendpoint\tmode\tconc\trequests\treq/s\tP50 ms\tP95 ms\tP99 ms\tmax ms\tAPI/ceiling\tserver CPU\tpeak RSS MB\tbench CPU\terrors\t")
 	for _, r := range rows {
 		ratio, cpu, rss := "", "", ""
 		if r.CeilingRatio > 0 {
@@ -135,9 +138,9 @@ func WriteTable(w io.Writer, rows []Row) error {
 		if r.ServerPeakRSSMB > 0 {
 			rss = fmt.Sprintf("%.0f", r.ServerPeakRSSMB)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%s\t%s\t%s\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%s\t%s\t%s\t%.2f\t%s\t\n",
 			r.Scenario, r.Endpoint, r.Mode, r.Concurrency, r.Requests, r.RPS, r.P50MS, r.P95MS, r.P99MS, r.MaxMS,
-			ratio, cpu, rss, ErrorSummary(r.Errors))
+			ratio, cpu, rss, r.BenchCPUCores, ErrorSummary(r.Errors))
 	}
 	return tw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,6 +89,7 @@ func RunHTTP(ctx context.Context, base string, s Step) ([]Row, error) {
 	atk := vegeta.NewAttacker(vegeta.Workers(c), vegeta.MaxWorkers(c), vegeta.Connections(s.Concurrency),
 		vegeta.Timeout(requestTimeout), vegeta.KeepAlive(true), vegeta.MaxBody(64<<10))
 	before, usageErr := usageStart(s.ServerPID)
+	self, selfErr := ReadUsage(os.Getpid())
 	tallies := map[string]*tally{}
 	start := time.Now()
 	win := stepWindow(s, start)
@@ -116,6 +118,7 @@ func RunHTTP(ctx context.Context, base string, s Step) ([]Row, error) {
 		return nil, err
 	}
 	rows := rowsOf(s, ModeAPI, tallies, wall)
+	setBenchCPU(rows, self, selfErr)
 	if s.ServerPID > 0 && usageErr == nil {
 		after, err := ReadUsage(s.ServerPID)
 		if err != nil {
@@ -180,6 +183,7 @@ func RunCeiling(ctx context.Context, s Step) ([]Row, error) {
 		tallies = map[string]*tally{}
 		wg      sync.WaitGroup
 	)
+	self, selfErr := ReadUsage(os.Getpid())
 	start := time.Now()
 	deadline := start.Add(s.Duration)
 	win := stepWindow(s, start)
@@ -218,7 +222,21 @@ func RunCeiling(ctx context.Context, s Step) ([]Row, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return rowsOf(s, ModeCeiling, tallies, time.Since(start)), nil
+	rows := rowsOf(s, ModeCeiling, tallies, time.Since(start))
+	setBenchCPU(rows, self, selfErr)
+	return rows, nil
+}
+
+// setBenchCPU records the bench process's CPU since before on every row of a step.
+func setBenchCPU(rows []Row, before Usage, err error) {
+	if err != nil {
+		return
+	}
+	if after, err := ReadUsage(os.Getpid()); err == nil {
+		for i := range rows {
+			rows[i].BenchCPUCores = Cores(before, after)
+		}
+	}
 }
 
 // rowsOf turns the tallies into rows, in a fixed order.

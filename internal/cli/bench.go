@@ -56,6 +56,7 @@ func benchCommand(ctx context.Context, args []string, env Env) int {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generator (the bench tenant is the first tenant of this seed)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each closed-loop step")
 	concurrency := fs.String("concurrency", "10,50,200,1000", "concurrencies of the read and mixed sweeps")
+	endpoints := fs.String("endpoints", "events,results,scoresheet", "endpoints of the read sweep")
 	fs.Float64Var(&o.writeShare, "write-share", 0.2, "share of score submissions in the mixed scenario (0 to 1)")
 	fs.IntVar(&o.writers, "writers", 20, "judges who submit scores in the mixed scenario")
 	fs.StringVar(&o.out, "out", ".", "folder of bench-results.json, bench-chart.svg and bench-server.log")
@@ -71,6 +72,14 @@ func benchCommand(ctx context.Context, args []string, env Env) int {
 			return exitUsage
 		}
 		o.scenarios = append(o.scenarios, s)
+	}
+	for _, e := range strings.Split(*endpoints, ",") {
+		e = strings.TrimSpace(e)
+		if !slices.Contains([]string{bench.EndpointEvents, bench.EndpointResults, bench.EndpointScoresheet}, e) {
+			fmt.Fprintf(env.Stderr, "eventmanager bench: unknown endpoint %q (want events, results or scoresheet)\n", e)
+			return exitUsage
+		}
+		o.endpoints = append(o.endpoints, e)
 	}
 	for _, c := range strings.Split(*concurrency, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
@@ -105,6 +114,7 @@ type benchOptions struct {
 	seed            uint64
 	duration        time.Duration
 	concurrency     []int
+	endpoints       []string
 	writeShare      float64
 	writers         int
 	out             string
@@ -298,7 +308,7 @@ func runSweeps(ctx context.Context, o benchOptions, base string, pid int, w map[
 	type sweep struct{ scenario, endpoint string }
 	var sweeps []sweep
 	if o.has("read") || o.has("ceiling") {
-		for _, e := range []string{bench.EndpointEvents, bench.EndpointResults, bench.EndpointScoresheet} {
+		for _, e := range o.endpoints {
 			sweeps = append(sweeps, sweep{"read", e})
 		}
 	}
