@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/eventmanager/eventmanager/internal/cli.Version=$(VERSION)
 PORT    ?= 3000
 
-.PHONY: run test build deps test-deps lint clean bench-queries
+.PHONY: run test build deps test-deps lint clean bench-queries bench
 
 deps:
 	@./scripts/ensure-deps.sh
@@ -36,6 +36,14 @@ bench-queries: deps
 		BENCH_SCALE=large BENCH_PG_DATA_DIR=$(BENCH_LARGE_DATA_DIR) BENCH_OUT=$(CURDIR)/bin/bench-large.md \
 		$(GO) test -run '^$$' -bench '^BenchmarkHotQueries$$' -benchtime $(BENCH_TIME) -timeout 60m ./internal/seed/; \
 	fi
+
+## bench: the API under load (docs/performance.md): runbook, read sweep, mixed and ceiling on a private
+## PostgreSQL of its own (var/bench-postgres, not make run's) seeded at medium, about 7 minutes; results in
+## bin/bench. BENCH_FLAGS adds flags, e.g. BENCH_FLAGS="--scenario overload" or
+## "--target http://host:3000 --pid N" (see eventmanager bench --help).
+BENCH_PG_DATA_DIR ?= var/bench-postgres
+bench: build
+	./$(BIN) bench --data-dir $(BENCH_PG_DATA_DIR) --out bin/bench $(BENCH_FLAGS)
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)

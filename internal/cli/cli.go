@@ -38,6 +38,7 @@ Usage:
   eventmanager seed --scale small|medium|large [--seed N]   generate realistic data
   eventmanager tenants create --slug SLUG --name NAME --admin-email EMAIL
   eventmanager doctor [--instances N] [--json]   check the database's health and connection budget
+  eventmanager bench [--scenario runbook,read,mixed,ceiling,overload] [--target URL]   measure under load
   eventmanager version
 
 Configuration comes from the environment; see .env.example. Without DATABASE_URL the service runs
@@ -62,6 +63,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return seedCommand(ctx, args[1:], env)
 	case "doctor":
 		return doctor(ctx, args[1:], env)
+	case "bench":
+		return benchCommand(ctx, args[1:], env)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, versionString())
 		return exitOK

@@ -227,19 +227,37 @@ func (d *DB) WaitReady(ctx context.Context, maxWait time.Duration) error {
 	}
 }
 
-// acquire takes a connection, waiting at most pool_timeout for one to become free.
+// acquire takes a connection, waiting at most what is left of the request's pool_timeout (see
+// WithRequestID). A request that is bound to fail never takes a connection: one whose client has
+// gone, or one that has already waited its whole pool_timeout on earlier queries, is refused at
+// once instead of queueing again and then running work whose answer nobody can use.
 func (d *DB) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrap(ErrCanceled, err)
 	}
 	actx := ctx
+	var req *request
 	if d.poolTimeout > 0 {
+		var left time.Duration
+		left, req = poolWaitLeft(ctx, d.poolTimeout)
+		if left <= 0 {
+			return nil, wrap(ErrPoolTimeout, errPoolBudgetSpent)
+		}
 		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(ctx, d.poolTimeout)
+		actx, cancel = context.WithTimeout(ctx, left)
 		defer cancel()
 	}
+	start := time.Now()
 	conn, err := d.pool.Acquire(actx)
+	if req != nil {
+		req.waited.Add(int64(time.Since(start)))
+	}
 	if err == nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// The client went away while we waited: give the connection to someone who is still there.
+			conn.Release()
+			return nil, wrap(ErrCanceled, cerr)
+		}
 		return conn, nil
 	}
 	if ctx.Err() != nil {
@@ -254,3 +272,7 @@ func (d *DB) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	// Any other failure to get a connection means the database cannot be used now.
 	return nil, wrap(ErrUnavailable, err)
 }
+
+// errPoolBudgetSpent is the cause of a pool timeout of a request that has already waited its whole
+// pool_timeout for earlier queries.
+var errPoolBudgetSpent = errors.New("the request has already waited pool_timeout for connections")

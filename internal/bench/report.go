@@ -1,0 +1,187 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Modes of a row: through the HTTP API, or the same store calls without HTTP.
+const (
+	ModeAPI     = "api"
+	ModeCeiling = "ceiling"
+)
+
+// Row is one measured step: one scenario, endpoint and mode at one concurrency.
+type Row struct {
+	Scenario    string  `json:"scenario"` // runbook, read, mixed, overload
+	Endpoint    string  `json:"endpoint"` // events, results, scoresheet, mixed-read, mixed-write
+	Mode        string  `json:"mode"`     // api or ceiling
+	Concurrency int     `json:"concurrency"`
+	Seconds     float64 `json:"seconds"`
+	Requests    uint64  `json:"requests"`
+	// RPS counts successful (2xx) answers per second in the step's steady window: failures,
+	// however fast, are not throughput.
+	RPS    float64 `json:"rps"`
+	P50MS  float64 `json:"p50_ms"`
+	P95MS  float64 `json:"p95_ms"`
+	P99MS  float64 `json:"p99_ms"`
+	MaxMS  float64 `json:"max_ms"`
+	Failed uint64  `json:"failed"`
+	// Errors counts failures by kind: "503 DB_POOL_TIMEOUT", "500 INTERNAL", "transport: ...".
+	Errors map[string]int `json:"errors"`
+	// CeilingRatio is this row's RPS over the ceiling row of the same scenario, endpoint and
+	// concurrency (API rows measured with their ceiling only).
+	CeilingRatio float64 `json:"ceiling_ratio,omitempty"`
+	// ServerCPUCores and ServerPeakRSSMB describe the server process during the step (API rows
+	// with a known server pid); PeakRSSStep says whether the peak was reset at the step's start.
+	ServerCPUCores float64 `json:"server_cpu_cores,omitempty"`
+	// BenchCPUCores is the bench process's own CPU during the step: the load generator (API rows)
+	// or the store calls through pgx (ceiling rows). On one machine it competes with the server.
+	BenchCPUCores   float64 `json:"bench_cpu_cores,omitempty"`
+	ServerPeakRSSMB float64 `json:"server_peak_rss_mb,omitempty"`
+	PeakRSSStep     bool    `json:"peak_rss_per_step,omitempty"`
+}
+
+// Machine describes where the figures were measured.
+type Machine struct {
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model"`
+	Kernel    string `json:"kernel"`
+	GoVersion string `json:"go_version"`
+	GOOS      string `json:"goos"`
+	GOARCH    string `json:"goarch"`
+}
+
+// Report is bench-results.json.
+type Report struct {
+	Started  time.Time         `json:"started"`
+	Machine  Machine           `json:"machine"`
+	Settings map[string]string `json:"settings"`
+	Rows     []Row             `json:"rows"`
+}
+
+// ThisMachine reads what the report says about the machine.
+func ThisMachine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+// rowFrom fills a row's figures from vegeta's metrics (percentiles, counts) and the failures.
+// Throughput is the successes inside the step's steady window per second (see window), or over
+// the wall time for a step of a fixed number of requests.
+func rowFrom(t *tally, wall time.Duration) Row {
+	m := &t.metrics
+	m.Close()
+	r := Row{Requests: m.Requests, Seconds: wall.Seconds(), Errors: t.errs,
+		P50MS: ms(m.Latencies.P50), P95MS: ms(m.Latencies.P95), P99MS: ms(m.Latencies.P99), MaxMS: ms(m.Latencies.Max)}
+	for _, n := range t.errs {
+		r.Failed += uint64(n)
+	}
+	switch {
+	case t.window.length() > 0:
+		r.RPS = float64(t.steady) / t.window.length().Seconds()
+	case wall > 0:
+		r.RPS = float64(r.Requests-r.Failed) / wall.Seconds()
+	}
+	return r
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// FillRatios sets CeilingRatio of each API row that has a ceiling row of the same scenario,
+// endpoint and concurrency.
+func FillRatios(rows []Row) {
+	ceiling := map[string]float64{}
+	key := func(r Row) string { return fmt.Sprintf("%s/%s/%d", r.Scenario, r.Endpoint, r.Concurrency) }
+	for _, r := range rows {
+		if r.Mode == ModeCeiling {
+			ceiling[key(r)] = r.RPS
+		}
+	}
+	for i, r := range rows {
+		if c := ceiling[key(r)]; r.Mode == ModeAPI && c > 0 {
+			rows[i].CeilingRatio = r.RPS / c
+		}
+	}
+}
+
+// WriteTable prints the rows as an aligned table.
+func WriteTable(w io.Writer, rows []Row) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tendpoint\tmode\tconc\trequests\treq/s\tP50 ms\tP95 ms\tP99 ms\tmax ms\tAPI/ceiling\tserver CPU\tpeak RSS MB\tbench CPU\terrors\t")
+	for _, r := range rows {
+		ratio, cpu, rss := "", "", ""
+		if r.CeilingRatio > 0 {
+			ratio = fmt.Sprintf("%.2f", r.CeilingRatio)
+		}
+		if r.ServerCPUCores > 0 {
+			cpu = fmt.Sprintf("%.2f", r.ServerCPUCores)
+		}
+		if r.ServerPeakRSSMB > 0 {
+			rss = fmt.Sprintf("%.0f", r.ServerPeakRSSMB)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%s\t%s\t%s\t%.2f\t%s\t\n",
+			r.Scenario, r.Endpoint, r.Mode, r.Concurrency, r.Requests, r.RPS, r.P50MS, r.P95MS, r.P99MS, r.MaxMS,
+			ratio, cpu, rss, r.BenchCPUCores, ErrorSummary(r.Errors))
+	}
+	return tw.Flush()
+}
+
+// ErrorSummary is "none" or the failures by kind, most frequent first.
+func ErrorSummary(errs map[string]int) string {
+	if len(errs) == 0 {
+		return "none"
+	}
+	kinds := make([]string, 0, len(errs))
+	for k := range errs {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		if errs[kinds[i]] != errs[kinds[j]] {
+			return errs[kinds[i]] > errs[kinds[j]]
+		}
+		return kinds[i] < kinds[j]
+	})
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s: %d", k, errs[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// WriteJSON writes the report to path.
+func WriteJSON(path string, rep Report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// ReadJSON reads a report written by WriteJSON.
+func ReadJSON(path string) (Report, error) {
+	var rep Report
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return rep, err
+	}
+	return rep, json.Unmarshal(b, &rep)
+}
