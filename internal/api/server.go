@@ -8,6 +8,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/health"
+	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -21,6 +22,9 @@ type Deps struct {
 	Metrics http.Handler
 	// Health serves GET /api/v1/admin/database/health; nil leaves the route out.
 	Health *health.Checker
+	// RateLimits enforces rate_limit_configs on every route but the probes; nil builds one that
+	// counts in process and reads the configurations through Store (see ratelimit_middleware.go).
+	RateLimits *ratelimit.Enforcer
 }
 
 // Server holds the API's dependencies; its Handler serves every route.
@@ -31,6 +35,8 @@ type Server struct {
 	tokenTTL time.Duration
 	metrics  http.Handler
 	health   *health.Checker
+	limits   *ratelimit.Enforcer
+	limited  map[string]bool // route patterns under rate limits, for the admin API's validation
 	mux      *http.ServeMux
 }
 
@@ -48,6 +54,10 @@ func New(d Deps) *Server {
 	s := &Server{db: d.DB, store: d.Store, log: d.Logger, tokenTTL: d.TokenTTL, metrics: d.Metrics, health: d.Health, mux: http.NewServeMux()}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	s.limits = d.RateLimits
+	if s.limits == nil {
+		s.limits = defaultRateLimits(d.Store, s.log)
 	}
 	s.routes()
 	return s
@@ -76,6 +86,7 @@ func (s *Server) routes() {
 	s.settingRoutes()
 	s.judgingRoutes()
 	s.databaseHealthRoutes()
+	s.rateLimitRoutes()
 }
 
 // Handle adds a route; tests use it to add routes of their own (a deliberately slow one).
@@ -100,7 +111,10 @@ func (s *Server) handle(pattern string, allow access, h handlerFunc) {
 		}
 	}
 	if allow != nil {
-		hf = s.authenticated(allow, hf)
+		// Rate limits count every authenticated request, after the token check: the tenant and the
+		// user are known then. Sign-in is limited in its handler (before the password check).
+		hf = s.authenticated(allow, s.rateLimited(hf))
+		s.markLimited(pattern)
 	}
 	s.mux.Handle(pattern, hf)
 }

@@ -6,6 +6,7 @@
 package ratelimit
 
 import (
+	"sort"
 	"strings"
 	"time"
 )
@@ -27,7 +28,9 @@ type Config struct {
 }
 
 // Limit returns the counting parameters of the configuration.
-func (c Config) Limit() Limit { return Limit{PerMinute: c.PerMinute, PerHour: c.PerHour, Burst: c.Burst} }
+func (c Config) Limit() Limit {
+	return Limit{PerMinute: c.PerMinute, PerHour: c.PerHour, Burst: c.Burst}
+}
 
 // Level is how specific a configuration is; a lower level wins.
 type Level int
@@ -140,4 +143,17 @@ func Resolve(cfgs []Config, s Subject, endpointOnly bool) (Match, bool) {
 	}
 	m.Level = m.Config.LevelOf()
 	return m, true
+}
+
+// Candidates lists the enabled configurations that apply to s, the winner first, in the order
+// Resolve ranks them: for GET /effective, which shows why one applies.
+func Candidates(cfgs []Config, s Subject, endpointOnly bool) []Config {
+	var out []Config
+	for _, c := range cfgs {
+		if c.matches(s) && !(endpointOnly && c.Endpoint == "") {
+			out = append(out, c)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return better(out[i], out[j]) })
+	return out
 }
