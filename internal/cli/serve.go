@@ -99,7 +99,12 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	go sampler.Run(ctx, pool, time.Second)
 	checker := health.New(pool, func(c db.Class) health.Latency { return health.Latency(window.Latency(c)) }, health.Thresholds{}).
 		WithPoolSampler(sampler)
-	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry), Health: checker})
+	limits, closeLimits, err := startRateLimits(ctx, cfg, st, database.direct, registry, log)
+	if err != nil {
+		return err
+	}
+	defer closeLimits()
+	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry), Health: checker, RateLimits: limits})
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
 		return err
