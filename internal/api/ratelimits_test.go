@@ -108,12 +108,15 @@ func TestSignInLimitedPerAccountBeforeThePasswordCheck(t *testing.T) {
 	e.tenant("rl-signin")
 	e.addUser("rl-signin", auth.Judge)
 	bad := map[string]string{"tenant": "rl-signin", "email": "admin@rl-signin.test", "password": "wrong password"}
-
-	// Seeded: 10 attempts per account, then one every 6 seconds; e.tenant signed in once.
-	for i := range 9 {
+	tok := e.login("rl-signin", "admin@rl-signin.test")
+	// The tenant's own sign-in limit per account: 3 attempts, then one a minute (a new row starts a
+	// new bucket; the seeded one, 10 then one every 6 s, would refill during a slow test run).
+	e.createRateLimit(tok, map[string]any{"endpoint": ratelimit.SignInEndpoint, "per_minute": 1, "per_hour": 10, "burst": 3})
+	for i := range 3 {
 		r := e.do("POST", "/api/v1/auth/login", "", bad)
 		require.Equal(t, http.StatusUnauthorized, r.status, "attempt %d", i+1)
-		require.GreaterOrEqual(t, r.rl("RateLimit-Remaining"), 0)
+		require.Equal(t, 3, r.rl("RateLimit-Limit"))
+		require.Equal(t, 2-i, r.rl("RateLimit-Remaining"))
 	}
 	r := e.do("POST", "/api/v1/auth/login", "", bad)
 	require.Equal(t, http.StatusTooManyRequests, r.status, string(r.body))
