@@ -42,10 +42,12 @@ type bucket struct {
 	capacity int64
 }
 
+// buckets are the minute bucket (capacity Burst) and the hour bucket (capacity PerHour). An
+// interval is at least 1 µs: rates above 60 million a minute count as 60 million.
 func buckets(l Limit) [2]bucket {
 	return [2]bucket{
-		{interval: int64(time.Minute/time.Microsecond) / int64(max(l.PerMinute, 1)), capacity: int64(max(l.Burst, 1))},
-		{interval: int64(time.Hour/time.Microsecond) / int64(max(l.PerHour, 1)), capacity: int64(max(l.PerHour, 1))},
+		{interval: max(int64(time.Minute/time.Microsecond)/int64(max(l.PerMinute, 1)), 1), capacity: int64(max(l.Burst, 1))},
+		{interval: max(int64(time.Hour/time.Microsecond)/int64(max(l.PerHour, 1)), 1), capacity: int64(max(l.PerHour, 1))},
 	}
 }
 

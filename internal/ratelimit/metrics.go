@@ -1,6 +1,10 @@
 package ratelimit
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the limiter's Prometheus series:
 //
@@ -11,6 +15,12 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	requests  *prometheus.CounterVec
 	fallbacks prometheus.Counter
+	counters  sync.Map // counterKey → prometheus.Counter: skips the label checks on the hot path
+}
+
+type counterKey struct {
+	tier, endpoint string
+	allowed        bool
 }
 
 // NewMetrics registers the series with reg (nil: not registered, for tests and benchmarks).
@@ -32,6 +42,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) observe(tier, endpoint string, allowed bool) {
+	k := counterKey{tier, endpoint, allowed}
+	if c, ok := m.counters.Load(k); ok {
+		c.(prometheus.Counter).Inc()
+		return
+	}
 	decision := "allowed"
 	if !allowed {
 		decision = "rejected"
@@ -39,7 +54,9 @@ func (m *Metrics) observe(tier, endpoint string, allowed bool) {
 	if tier == "" {
 		tier = "none"
 	}
-	m.requests.WithLabelValues(tier, endpoint, decision).Inc()
+	c := m.requests.WithLabelValues(tier, endpoint, decision)
+	m.counters.Store(k, c)
+	c.Inc()
 }
 
 // Fallback counts one request decided in process because Redis was unreachable; pass it to NewFallback.

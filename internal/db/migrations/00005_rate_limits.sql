@@ -34,7 +34,7 @@ INSERT INTO rate_limit_configs (tenant_id, user_id, endpoint, tier, per_minute, 
     (NULL, NULL, NULL, 'standard',   600,     20000,    120,    0),
     (NULL, NULL, NULL, 'premium',    1800,    60000,    300,    0),
     (NULL, NULL, NULL, 'enterprise', 6000,    200000,   1000,   0),
-    (NULL, NULL, NULL, 'internal',   1000000, 60000000, 100000, 0),
+    (NULL, NULL, NULL, 'internal',   10000000, 600000000, 1000000, 0),
     (NULL, NULL, 'POST /api/v1/auth/login',        NULL, 10,  60,   10,  0),
     (NULL, NULL, 'POST /api/v1/auth/login#ip',     NULL, 60,  1000, 60,  0),
     (NULL, NULL, 'POST /api/v1/auth/login#tenant', NULL, 300, 5000, 200, 0)
