@@ -18,6 +18,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
@@ -377,6 +378,26 @@ func TestRateLimitChangeReachesOtherInstanceWithinASecond(t *testing.T) {
 	start := time.Now()
 	for r.rl("RateLimit-Limit") != 20 {
 		require.Less(t, time.Since(start), time.Second, "tier change not seen by b")
+		time.Sleep(10 * time.Millisecond)
+		r = b.do("GET", "/api/v1/events", tok, nil)
+	}
+
+	// The listeners' connections are cut: they reconnect by themselves and notifications flow again.
+	admin, err := pgx.Connect(context.Background(), dbtest.AdminURL(t, url))
+	require.NoError(t, err)
+	defer admin.Close(context.Background())
+	var cut int
+	require.NoError(t, admin.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN %'`).Scan(&cut))
+	require.Equal(t, 2, cut)
+	<-la
+	<-lb
+	require.Equal(t, 20, b.do("GET", "/api/v1/events", tok, nil).rl("RateLimit-Limit"), "b caches the tenant again")
+	a.createRateLimit(tok, map[string]any{"user_id": me, "per_minute": 100, "per_hour": 1000, "burst": 55})
+	r = b.do("GET", "/api/v1/events", tok, nil)
+	start = time.Now()
+	for r.rl("RateLimit-Limit") != 55 {
+		require.Less(t, time.Since(start), time.Second, "change after the reconnection not seen by b")
 		time.Sleep(10 * time.Millisecond)
 		r = b.do("GET", "/api/v1/events", tok, nil)
 	}
