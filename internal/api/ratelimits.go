@@ -20,6 +20,32 @@ func (s *Server) rateLimitRoutes() {
 	s.handle("POST /api/v1/admin/rate-limits", admins, s.createRateLimit)
 	s.handle("PATCH /api/v1/admin/rate-limits/{id}", admins, s.updateRateLimit)
 	s.handle("DELETE /api/v1/admin/rate-limits/{id}", admins, s.deleteRateLimit)
+	s.handle("PUT /api/v1/tenants/{id}/rate-limit-tier", access(auth.Allow(auth.SuperAdmin)), s.setRateLimitTier)
+}
+
+type rateLimitTierRequest struct {
+	Tier string `json:"tier"`
+}
+
+// setRateLimitTier puts a tenant on a tier (SUPER_ADMIN): its default limits. Audited.
+func (s *Server) setRateLimitTier(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req rateLimitTierRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if !slices.Contains(RateLimitTiers, req.Tier) {
+		return invalid("tier", "must be one of free, standard, premium, enterprise, internal")
+	}
+	if err := s.store.SetTenantRateLimitTier(r.Context(), s.actor(r), id, req.Tier); err != nil {
+		return err
+	}
+	s.rateLimitsChanged(id)
+	writeJSON(w, http.StatusOK, map[string]string{"tenant_id": id, "rate_limit_tier": req.Tier})
+	return nil
 }
 
 // RateLimitTiers are the tiers of tenants.rate_limit_tier (migration 00005).
@@ -163,6 +189,7 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.rateLimitsChanged(out.TenantID)
+	w.Header().Set("Location", "/api/v1/admin/rate-limits/"+out.ID)
 	writeJSON(w, http.StatusCreated, out)
 	return nil
 }

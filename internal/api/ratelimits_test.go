@@ -402,3 +402,20 @@ func TestRateLimitChangeReachesOtherInstanceWithinASecond(t *testing.T) {
 		r = b.do("GET", "/api/v1/events", tok, nil)
 	}
 }
+
+func TestSetRateLimitTier(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	admin := e.tenant("rl-tier")
+	super := e.addUser("rl-tier", auth.SuperAdmin)
+	tid := e.tenantID("rl-tier")
+	require.Equal(t, http.StatusForbidden, e.do("PUT", "/api/v1/tenants/"+tid+"/rate-limit-tier", admin, map[string]string{"tier": "internal"}).status)
+	r := e.do("PUT", "/api/v1/tenants/"+tid+"/rate-limit-tier", super, map[string]string{"tier": "gold"})
+	require.Equal(t, http.StatusBadRequest, r.status)
+	r = e.do("PUT", "/api/v1/tenants/"+tid+"/rate-limit-tier", super, map[string]string{"tier": "internal"})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	// Applied at once on this instance.
+	require.Equal(t, 1000000, e.do("GET", "/api/v1/events", admin, nil).rl("RateLimit-Limit"))
+	r = e.do("PUT", "/api/v1/tenants/00000000-0000-0000-0000-000000000000/rate-limit-tier", super, map[string]string{"tier": "free"})
+	require.Equal(t, http.StatusNotFound, r.status)
+}
