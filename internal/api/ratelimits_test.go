@@ -17,6 +17,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/redistest"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -317,6 +318,11 @@ func TestEffectiveRateLimitExplainsTheChoice(t *testing.T) {
 // in process.
 func newLimitedInstance(t *testing.T, url string) (*env, <-chan struct{}) {
 	t.Helper()
+	return newLimitedInstanceWith(t, url, ratelimit.NewMemory(nil))
+}
+
+func newLimitedInstanceWith(t *testing.T, url string, limiter ratelimit.Limiter) (*env, <-chan struct{}) {
+	t.Helper()
 	settings, err := config.ParseDatabaseURL(url)
 	require.NoError(t, err)
 	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts})
@@ -337,7 +343,7 @@ func newLimitedInstance(t *testing.T, url string) (*env, <-chan struct{}) {
 	done := make(chan struct{})
 	go func() { l.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	limits := ratelimit.NewEnforcer(cache, ratelimit.NewMemory(nil), nil, log)
+	limits := ratelimit.NewEnforcer(cache, limiter, nil, log)
 	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: log, RateLimits: limits})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
@@ -418,4 +424,68 @@ func TestSetRateLimitTier(t *testing.T) {
 	require.Equal(t, 1000000, e.do("GET", "/api/v1/events", admin, nil).rl("RateLimit-Limit"))
 	r = e.do("PUT", "/api/v1/tenants/00000000-0000-0000-0000-000000000000/rate-limit-tier", super, map[string]string{"tier": "free"})
 	require.Equal(t, http.StatusNotFound, r.status)
+}
+
+// Two service instances on one database and one real Redis: together they allow what the row
+// allows. Redis then stops mid-run: both keep serving, with in-process limits, and use Redis again
+// once it is back.
+func TestTwoInstancesShareOneRedisLimitAndSurviveItsOutage(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	url := dbtest.NewDatabase(t)
+	fallbacks := make([]*ratelimit.Fallback, 2)
+	envs := make([]*env, 2)
+	for i := range envs {
+		rd, err := ratelimit.NewRedis(rs.URL())
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = rd.Close() })
+		fallbacks[i] = ratelimit.NewFallback(rd, ratelimit.NewMemory(nil), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		var listening <-chan struct{}
+		envs[i], listening = newLimitedInstanceWith(t, url, fallbacks[i])
+		<-listening
+	}
+	a, b := envs[0], envs[1]
+	tok := a.tenant("rl-redis")
+	me := a.userID(tok)
+	a.createRateLimit(tok, map[string]any{"user_id": me, "endpoint": meRoute, "per_minute": 1, "per_hour": 100, "burst": 10})
+	// b learns of the row by NOTIFY; until then it answers with the tier's limit.
+	deadline := time.Now().Add(time.Second)
+	for b.do("GET", "/api/v1/auth/me", tok, nil).rl("RateLimit-Limit") != 10 {
+		require.True(t, time.Now().Before(deadline))
+		time.Sleep(10 * time.Millisecond)
+	}
+	// b's probe above took one request of the shared bucket.
+	ok := 1
+	for i := range 30 {
+		r := envs[i%2].do("GET", "/api/v1/auth/me", tok, nil)
+		switch r.status {
+		case http.StatusOK:
+			ok++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+	}
+	require.Equal(t, 10, ok, "the two instances together allow the row's burst, not twice it")
+
+	// Redis stops: requests are served and limited in each process.
+	rs.Stop()
+	for i := range 6 {
+		r := envs[i%2].do("GET", "/api/v1/events", tok, nil)
+		require.Equal(t, http.StatusOK, r.status, "request %d while Redis is down: %s", i, r.body)
+		require.Greater(t, r.rl("RateLimit-Limit"), 0)
+	}
+	require.True(t, fallbacks[0].Degraded())
+	require.True(t, fallbacks[1].Degraded())
+
+	// Redis is back: within a probe interval (1 s) each instance counts there again.
+	rs.Start()
+	deadline = time.Now().Add(3 * time.Second)
+	for fallbacks[0].Degraded() || fallbacks[1].Degraded() {
+		require.True(t, time.Now().Before(deadline), "still counting in process after Redis returned")
+		for _, e := range envs {
+			require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/events", tok, nil).status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 )
 
@@ -141,4 +143,25 @@ func TestCacheDropsALoadThatRacedAnInvalidation(t *testing.T) {
 	_, _ = c.Tenant(ctx, tenantA)
 	_, _ = c.Tenant(ctx, tenantA)
 	require.EqualValues(t, 2, src.loads.Load(), "the raced load was not cached; the next one is")
+}
+
+func TestCheckCountsByTierEndpointAndDecision(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	src := &fakeSource{tier: "free", cfgs: []Config{
+		{ID: "free", Tier: "free", PerMinute: 1, PerHour: 10, Burst: 2, Enabled: true},
+	}}
+	m := NewMetrics(prometheus.NewRegistry())
+	e := NewEnforcer(NewCache(src, 0), NewMemory(func() time.Time { return t0 }), m, nil)
+	for range 3 {
+		r, err := e.Check(ctx, tenantA, userA, events)
+		require.NoError(t, err)
+		require.True(t, r.Limited)
+		require.Equal(t, "free", r.Tier)
+	}
+	require.Equal(t, 2.0, testutil.ToFloat64(m.requests.WithLabelValues("free", events, "allowed")))
+	require.Equal(t, 1.0, testutil.ToFloat64(m.requests.WithLabelValues("free", events, "rejected")))
+	// Another user has a bucket of their own.
+	r, _ := e.Check(ctx, tenantA, userA2, events)
+	require.True(t, r.Allowed)
 }

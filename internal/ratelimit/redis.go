@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -61,7 +63,21 @@ func NewRedis(url string) (*Redis, error) {
 	opts.WriteTimeout = 250 * time.Millisecond
 	opts.PoolTimeout = 250 * time.Millisecond
 	opts.MaxRetries = -1 // none
+	opts.DialerRetries = 1
+	opts.DialerRetryTimeout = 10 * time.Millisecond
+	quietRedisLogs.Do(func() { redis.SetLogger(debugLogger{}) })
 	return &Redis{client: redis.NewClient(opts)}, nil
+}
+
+// quietRedisLogs sends go-redis's own log lines (one per failed dial: every probe during an
+// outage) to slog at debug level: Fallback logs the outage once, at its start and end. The logger
+// is the package's global, so it is set once, before the first client exists.
+var quietRedisLogs sync.Once
+
+type debugLogger struct{}
+
+func (debugLogger) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // Close closes the connections.
