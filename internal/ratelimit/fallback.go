@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -54,10 +55,15 @@ func (f *Fallback) Allow(ctx context.Context, key string, l Limit) (Decision, er
 			f.up()
 			return d, nil
 		}
-		if ctx.Err() != nil { // the client went away: not Redis's fault
+		switch {
+		case ctx.Err() != nil: // the client went away: not Redis's fault
+			f.endProbe()
 			return f.local.Allow(ctx, key, l)
+		case errors.Is(err, ErrBusy): // every connection to Redis is in use this instant: no outage
+			f.endProbe()
+		default:
+			f.fail(err)
 		}
-		f.fail(err)
 	}
 	f.onLocal()
 	return f.local.Allow(ctx, key, l)
@@ -75,6 +81,13 @@ func (f *Fallback) usePrimary() bool {
 	}
 	f.probing = true
 	return true
+}
+
+// endProbe lets another request probe: this one told nothing about Redis.
+func (f *Fallback) endProbe() {
+	f.mu.Lock()
+	f.probing = false
+	f.mu.Unlock()
 }
 
 func (f *Fallback) up() {

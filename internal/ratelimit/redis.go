@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -45,6 +46,10 @@ if allowed == 1 then
 end
 return {allowed, limit, remaining, reset, retry}
 `)
+
+// ErrBusy is a limiter that answers but has no connection free right now (a burst of concurrent
+// requests): Fallback decides that request in process without declaring an outage.
+var ErrBusy = errors.New("rate limiter busy")
 
 // Redis counts in Redis, so that every instance shares one limit per key.
 type Redis struct {
@@ -92,6 +97,9 @@ func (r *Redis) Allow(ctx context.Context, key string, l Limit) (Decision, error
 	// The hash tag keeps both keys in one Redis Cluster slot.
 	keys := []string{"rl:{" + key + "}:m", "rl:{" + key + "}:h"}
 	res, err := gcraScript.Run(ctx, r.client, keys, bs[0].interval, bs[0].capacity, bs[1].interval, bs[1].capacity).Int64Slice()
+	if errors.Is(err, redis.ErrPoolTimeout) {
+		return Decision{}, fmt.Errorf("%w: %w", ErrBusy, err)
+	}
 	if err != nil {
 		return Decision{}, err
 	}

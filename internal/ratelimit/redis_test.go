@@ -3,6 +3,8 @@ package ratelimit
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -137,4 +139,31 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// failing is a limiter that fails with err.
+type failing struct{ err error }
+
+func (f failing) Allow(context.Context, string, Limit) (Decision, error) { return Decision{}, f.err }
+
+// A busy pool or a cancelled client is no outage, and never leaves the probe stuck.
+func TestFallbackBusyAndCancelledAreNoOutage(t *testing.T) {
+	t.Parallel()
+	l := Limit{PerMinute: 60, PerHour: 600, Burst: 10}
+	f := NewFallback(failing{ErrBusy}, NewMemory(nil), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	d, err := f.Allow(context.Background(), "k", l)
+	require.NoError(t, err)
+	require.True(t, d.Allowed)
+	require.False(t, f.Degraded())
+
+	clk := &clock{now: time.Now()}
+	f = NewFallback(failing{errors.New("connection refused")}, NewMemory(nil), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	f.now = clk.Now
+	_, _ = f.Allow(context.Background(), "k", l)
+	require.True(t, f.Degraded())
+	clk.Add(probeEvery)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _ = f.Allow(ctx, "k", l) // the probe's client has gone
+	require.True(t, f.usePrimary(), "the next request may probe again")
 }
