@@ -39,6 +39,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	case len(req.Password) > 256:
 		return invalid("password", "is longer than 256 bytes")
 	}
+	// Before the password is checked: a refused attempt costs no argon2id.
+	if err := s.limitSignIn(w, r, req.Tenant, req.Email); err != nil {
+		return err
+	}
 	sess, err := s.store.Login(r.Context(), req.Tenant, req.Email, req.Password, s.tokenTTL)
 	if err != nil {
 		return err

@@ -42,6 +42,10 @@ var constraintFields = map[string]string{
 	"contestants_tenant_id_number_key":     "number",
 	"judges_user_id_key":                   "user_id",
 	"assignments_judge_id_category_id_key": "category_id",
+	// Rate limits.
+	"rate_limit_configs_tenant_user_fkey":                    "user_id",
+	"rate_limit_configs_hour_covers_minute":                  "per_hour",
+	"rate_limit_configs_tenant_id_user_id_endpoint_tier_key": "endpoint",
 }
 
 var ruleStatus = map[store.RuleKind]int{

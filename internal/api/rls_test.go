@@ -81,7 +81,7 @@ func (e *env) rlsGlobalRows() {
 		if err := tx.SetSystemScope(); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`INSERT INTO rate_limit_configs (tier, per_minute, per_hour, burst) VALUES ('free', 10, 100, 2)`); err != nil {
+		if _, err := tx.Exec(`INSERT INTO rate_limit_configs (tier, per_minute, per_hour, burst) VALUES ('rls-test', 10, 100, 2)`); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`INSERT INTO system_settings (key, value) VALUES ('theme', '"light"')`); err != nil {

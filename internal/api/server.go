@@ -9,6 +9,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
+	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -26,6 +27,9 @@ type Deps struct {
 	HTTPMetrics *metrics.HTTP
 	// QueryWindow gives the status page its query latencies; nil shows none.
 	QueryWindow *metrics.Window
+	// RateLimits enforces rate_limit_configs on every route but the probes; nil builds one that
+	// counts in process and reads the configurations through Store (see ratelimit_middleware.go).
+	RateLimits *ratelimit.Enforcer
 }
 
 // Server holds the API's dependencies; its Handler serves every route.
@@ -36,6 +40,8 @@ type Server struct {
 	tokenTTL time.Duration
 	metrics  http.Handler
 	health   *health.Checker
+	limits   *ratelimit.Enforcer
+	limited  map[string]bool // route patterns under rate limits, for the admin API's validation
 	mux      *http.ServeMux
 
 	httpMetrics *metrics.HTTP
@@ -58,6 +64,10 @@ func New(d Deps) *Server {
 		s.log = slog.Default()
 	}
 	s.httpMetrics, s.queryWindow = d.HTTPMetrics, d.QueryWindow
+	s.limits = d.RateLimits
+	if s.limits == nil {
+		s.limits = defaultRateLimits(d.Store, s.log)
+	}
 	s.routes()
 	return s
 }
@@ -86,6 +96,7 @@ func (s *Server) routes() {
 	s.judgingRoutes()
 	s.databaseHealthRoutes()
 	s.statusRoutes()
+	s.rateLimitRoutes()
 }
 
 // Handle adds a route; tests use it to add routes of their own (a deliberately slow one).
@@ -110,7 +121,10 @@ func (s *Server) handle(pattern string, allow access, h handlerFunc) {
 		}
 	}
 	if allow != nil {
-		hf = s.authenticated(allow, hf)
+		// Rate limits count every authenticated request, after the token check: the tenant and the
+		// user are known then. Sign-in is limited in its handler (before the password check).
+		hf = s.authenticated(allow, s.rateLimited(hf))
+		s.markLimited(pattern)
 	}
 	s.mux.Handle(pattern, hf)
 }

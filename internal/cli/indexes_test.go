@@ -72,6 +72,10 @@ func TestPerformanceIndexesUpDownUp(t *testing.T) {
 	require.NotContains(t, stdout, "INVALID")
 	requireAllValid(t, url)
 
+	// Migration 00005 (rate limits) comes after it: roll that back first.
+	code, stdout, stderr = run(t, vars, "migrate", "down")
+	require.Equal(t, 0, code, stderr)
+	require.Contains(t, stdout, "00005_rate_limits.sql")
 	code, stdout, stderr = run(t, vars, "migrate", "down")
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, stdout, "00004_performance_indexes.sql")

@@ -100,8 +100,13 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	checker := health.New(pool, func(c db.Class) health.Latency { return health.Latency(window.Latency(c)) }, health.Thresholds{}).
 		WithPoolSampler(sampler).WithPoolTimeouts(queries.PoolTimeouts)
 	registry.MustRegister(metrics.NewDatabaseCollector(checker, metrics.DatabaseCollectTimeout))
+	limits, closeLimits, err := startRateLimits(ctx, cfg, st, database.direct, registry, log)
+	if err != nil {
+		return err
+	}
+	defer closeLimits()
 	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry), Health: checker,
-		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window})
+		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits})
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
 		return err

@@ -58,4 +58,8 @@ type Config struct {
 	TokenTTL        time.Duration // TOKEN_TTL, default 12h
 	QueryTimeouts   QueryTimeouts
 	SlowQuery       time.Duration // SLOW_QUERY_THRESHOLD, default 100ms
+	// RedisURL is REDIS_URL (redis://[:password@]host:port/db or rediss://): where rate-limit
+	// counters live so that instances share them; "" counts in each process. It may hold a
+	// password: log RedactURL(RedisURL).
+	RedisURL string
 }

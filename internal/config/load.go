@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/url"
 	"strings"
 	"time"
 )
@@ -55,6 +56,7 @@ func Load(getenv func(string) string) (Config, error) {
 			Report:   l.duration("QUERY_TIMEOUT_REPORT", DefaultQueryTimeouts.Report, false),
 		},
 		SlowQuery: l.duration("SLOW_QUERY_THRESHOLD", DefaultSlowQuery, true),
+		RedisURL:  l.redisURL("REDIS_URL"),
 	}
 	if l.err != nil {
 		return Config{}, l.err
@@ -153,4 +155,18 @@ func (l *loader) duration(name string, def time.Duration, allowZero bool) time.D
 		return 0
 	}
 	return d
+}
+
+// redisURL accepts "" (no Redis) or a redis:// or rediss:// URL. The value in the error is redacted.
+func (l *loader) redisURL(name string) string {
+	v := l.get(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		l.fail(name, RedactURL(v), "want redis://[:password@]host:port[/db] or rediss://...")
+		return ""
+	}
+	return v
 }

@@ -174,3 +174,15 @@ func TestLoadEmptyMeansDefault(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, defaults, blank)
 }
+
+func TestLoadRedisURL(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"REDIS_URL": "redis://:s3cret@cache:6380/2"}))
+	require.NoError(t, err)
+	require.Equal(t, "redis://:s3cret@cache:6380/2", c.RedisURL)
+	_, err = Load(env(map[string]string{"REDIS_URL": "http://:s3cret@cache:6380"}))
+	var pe *ParamError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, "REDIS_URL", pe.Param)
+	require.NotContains(t, err.Error(), "s3cret")
+}

@@ -1,0 +1,91 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/store"
+)
+
+// Rate limits (issue 8). Every authenticated route is limited per user, by the configuration that
+// resolves for (tenant, user, route pattern); sign-in per client IP, per tenant and per account,
+// before the password check. Exempt: GET /healthz, /readyz and /metrics, which orchestrators and
+// Prometheus poll from inside the network, cost no query, and must keep answering when a client
+// floods the service (a limited probe would get a healthy instance killed).
+
+// defaultRateLimits counts in process, with the configurations read through st and cached; without
+// a listener, only this server's own admin changes invalidate the cache (and entries expire after
+// ratelimit.DefaultMaxAge). serve builds the full one (Redis, NOTIFY).
+func defaultRateLimits(st *store.Store, log *slog.Logger) *ratelimit.Enforcer {
+	if st == nil {
+		return nil
+	}
+	return ratelimit.NewEnforcer(ratelimit.NewCache(st, 0), ratelimit.NewMemory(nil), nil, log)
+}
+
+func (s *Server) markLimited(pattern string) {
+	if s.limited == nil {
+		s.limited = map[string]bool{}
+	}
+	s.limited[pattern] = true
+}
+
+// rateLimited runs behind authenticated: the principal is in the context and r.Pattern is the route.
+func (s *Server) rateLimited(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.limits == nil {
+			next(w, r)
+			return
+		}
+		p := principal(r.Context())
+		res, err := s.limits.Check(r.Context(), p.TenantID, p.UserID, r.Pattern)
+		if err != nil {
+			// The limits could not be loaded (the database is failing): serve rather than refuse;
+			// the request meets the same database anyway.
+			s.log.WarnContext(r.Context(), "rate limits unavailable; request not limited", "request_id", requestID(r.Context()), "error", err.Error())
+			next(w, r)
+			return
+		}
+		if err := rateLimitAnswer(w, res); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// limitSignIn limits a sign-in attempt; it returns the 429 error when refused.
+func (s *Server) limitSignIn(w http.ResponseWriter, r *http.Request, slug, email string) error {
+	if s.limits == nil {
+		return nil
+	}
+	res, err := s.limits.CheckSignIn(r.Context(), slug, email, clientIP(r))
+	if err != nil {
+		s.log.WarnContext(r.Context(), "rate limits unavailable; sign-in not limited", "request_id", requestID(r.Context()), "error", err.Error())
+		return nil
+	}
+	return rateLimitAnswer(w, res)
+}
+
+// rateLimitAnswer sets the RateLimit-* headers (IETF draft "RateLimit header fields": the limit,
+// the requests left and the seconds until the bucket is full again) and returns the 429 error of a
+// refused request, with Retry-After.
+func rateLimitAnswer(w http.ResponseWriter, res ratelimit.Result) error {
+	if !res.Limited {
+		return nil
+	}
+	h := w.Header()
+	h["Ratelimit-Limit"] = []string{strconv.Itoa(res.Limit)}
+	h["Ratelimit-Remaining"] = []string{strconv.Itoa(res.Remaining)}
+	h["Ratelimit-Reset"] = []string{strconv.Itoa(ceilSeconds(res.Reset))}
+	if res.Allowed {
+		return nil
+	}
+	return &Error{Status: http.StatusTooManyRequests, Code: "RATE_LIMITED",
+		Message: "too many requests: retry after the number of seconds in Retry-After", RetryAfter: max(ceilSeconds(res.RetryAfter), 1)}
+}
+
+func ceilSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }

@@ -1,0 +1,345 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/eventmanager/eventmanager/internal/auth"
+	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/store"
+)
+
+// The admin API of rate limits: SUPER_ADMIN for any tenant and for the global rows, ADMIN for
+// their own tenant (and reading the global rows, which apply to it). ?tenant_id= names the tenant
+// (default: the caller's).
+func (s *Server) rateLimitRoutes() {
+	admins := access(auth.Allow(auth.SuperAdmin, auth.Admin))
+	s.handle("GET /api/v1/admin/rate-limits", admins, s.listRateLimits)
+	s.handle("GET /api/v1/admin/rate-limits/effective", admins, s.effectiveRateLimit)
+	s.handle("GET /api/v1/admin/rate-limits/{id}", admins, s.getRateLimit)
+	s.handle("POST /api/v1/admin/rate-limits", admins, s.createRateLimit)
+	s.handle("PATCH /api/v1/admin/rate-limits/{id}", admins, s.updateRateLimit)
+	s.handle("DELETE /api/v1/admin/rate-limits/{id}", admins, s.deleteRateLimit)
+	s.handle("PUT /api/v1/tenants/{id}/rate-limit-tier", access(auth.Allow(auth.SuperAdmin)), s.setRateLimitTier)
+}
+
+type rateLimitTierRequest struct {
+	Tier string `json:"tier"`
+}
+
+// setRateLimitTier puts a tenant on a tier (SUPER_ADMIN): its default limits. Audited.
+func (s *Server) setRateLimitTier(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req rateLimitTierRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if !slices.Contains(RateLimitTiers, req.Tier) {
+		return invalid("tier", "must be one of free, standard, premium, enterprise, internal")
+	}
+	if err := s.store.SetTenantRateLimitTier(r.Context(), s.actor(r), id, req.Tier); err != nil {
+		return err
+	}
+	s.rateLimitsChanged(id)
+	writeJSON(w, http.StatusOK, map[string]string{"tenant_id": id, "rate_limit_tier": req.Tier})
+	return nil
+}
+
+// RateLimitTiers are the tiers of tenants.rate_limit_tier (migration 00005).
+var RateLimitTiers = []string{"free", "standard", "premium", "enterprise", "internal"}
+
+// rateLimitTenant is the tenant a request acts on: ?tenant_id= or the caller's; another tenant
+// only for SUPER_ADMIN.
+func rateLimitTenant(r *http.Request) (string, error) {
+	p := principal(r.Context())
+	id, err := uuidQuery(r, "tenant_id")
+	if err != nil {
+		return "", err
+	}
+	if id == "" || id == p.TenantID {
+		return p.TenantID, nil
+	}
+	if p.Role != auth.SuperAdmin {
+		return "", errForbidden
+	}
+	return id, nil
+}
+
+type rateLimitCursor struct {
+	ID string `json:"i"`
+}
+
+func (s *Server) listRateLimits(w http.ResponseWriter, r *http.Request) error {
+	tenantID, err := rateLimitTenant(r)
+	if err != nil {
+		return err
+	}
+	f := store.RateLimitFilter{}
+	if f.Limit, err = pageLimit(r); err != nil {
+		return err
+	}
+	switch r.URL.Query().Get("scope") {
+	case "", "all":
+	case "global":
+		f.GlobalOnly = true
+	default:
+		return invalid("scope", "must be all or global")
+	}
+	var cur rateLimitCursor
+	if ok, err := decodeCursor(r, &cur); err != nil {
+		return err
+	} else if ok {
+		if !isUUID(cur.ID) {
+			return badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
+		}
+		f.AfterID = cur.ID
+	}
+	want := f.Limit
+	f.Limit++
+	rows, err := s.store.ListRateLimits(r.Context(), tenantID, f)
+	if err != nil {
+		return err
+	}
+	writePage(w, rows, want, func(c ratelimit.Config) any { return rateLimitCursor{ID: c.ID} })
+	return nil
+}
+
+func (s *Server) getRateLimit(w http.ResponseWriter, r *http.Request) error {
+	tenantID, err := rateLimitTenant(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := s.store.GetRateLimit(r.Context(), tenantID, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+type rateLimitRequest struct {
+	TenantID  string `json:"tenant_id"` // "" : the caller's tenant (or ?tenant_id=)
+	Global    bool   `json:"global"`    // a row of no tenant: SUPER_ADMIN only
+	UserID    string `json:"user_id"`
+	Endpoint  string `json:"endpoint"`
+	Tier      string `json:"tier"`
+	PerMinute *int   `json:"per_minute"`
+	PerHour   *int   `json:"per_hour"`
+	Burst     *int   `json:"burst"`
+	Enabled   *bool  `json:"enabled"` // default true
+	Priority  int    `json:"priority"`
+}
+
+func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
+	var req rateLimitRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	p := principal(r.Context())
+	c := ratelimit.Config{UserID: req.UserID, Endpoint: req.Endpoint, Tier: req.Tier, Priority: req.Priority, Enabled: true}
+	switch {
+	case req.Global && req.TenantID != "":
+		return invalid("tenant_id", "must be empty for a global configuration")
+	case req.Global && p.Role != auth.SuperAdmin:
+		return errForbidden
+	case req.Global && req.UserID != "":
+		return invalid("user_id", "a user's configuration belongs to the user's tenant, not global")
+	case req.Global:
+	case req.TenantID == "" || req.TenantID == p.TenantID:
+		tid, err := rateLimitTenant(r)
+		if err != nil {
+			return err
+		}
+		c.TenantID = tid
+	case !isUUID(req.TenantID):
+		return invalid("tenant_id", "must be a UUID")
+	case p.Role != auth.SuperAdmin:
+		return errForbidden
+	default:
+		c.TenantID = req.TenantID
+	}
+	if c.UserID != "" && !isUUID(c.UserID) {
+		return invalid("user_id", "must be a UUID")
+	}
+	if err := s.validEndpoint(c.Endpoint); err != nil {
+		return err
+	}
+	if c.Tier != "" && !slices.Contains(RateLimitTiers, c.Tier) {
+		return invalid("tier", "must be one of free, standard, premium, enterprise, internal")
+	}
+	if req.PerMinute == nil || req.PerHour == nil || req.Burst == nil {
+		return invalid("per_minute", "per_minute, per_hour and burst are required")
+	}
+	c.PerMinute, c.PerHour, c.Burst = *req.PerMinute, *req.PerHour, *req.Burst
+	if err := validRates(c.PerMinute, c.PerHour, c.Burst); err != nil {
+		return err
+	}
+	if req.Enabled != nil {
+		c.Enabled = *req.Enabled
+	}
+	out, err := s.store.CreateRateLimit(r.Context(), s.actor(r), c)
+	if err != nil {
+		return err
+	}
+	s.rateLimitsChanged(out.TenantID)
+	w.Header().Set("Location", "/api/v1/admin/rate-limits/"+out.ID)
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// validEndpoint accepts "" (every endpoint), a rate-limited route of this server, or one of the
+// sign-in buckets.
+func (s *Server) validEndpoint(e string) error {
+	if e == "" || s.limited[e] || slices.Contains(ratelimit.SignInEndpoints, e) {
+		return nil
+	}
+	return invalid("endpoint", "must be a route pattern of this API such as \"GET /api/v1/events\", or one of the sign-in buckets \"POST /api/v1/auth/login\", \"POST /api/v1/auth/login#ip\", \"POST /api/v1/auth/login#tenant\"")
+}
+
+// validRates are the table's CHECK constraints, answered with the field at fault.
+func validRates(perMinute, perHour, burst int) error {
+	switch {
+	case perMinute < 1:
+		return invalid("per_minute", "must be a positive whole number")
+	case perHour < 1:
+		return invalid("per_hour", "must be a positive whole number")
+	case burst < 1:
+		return invalid("burst", "must be at least 1")
+	case perHour < perMinute:
+		return invalid("per_hour", "must be at least per_minute")
+	}
+	return nil
+}
+
+type rateLimitPatchRequest struct {
+	PerMinute *int  `json:"per_minute"`
+	PerHour   *int  `json:"per_hour"`
+	Burst     *int  `json:"burst"`
+	Enabled   *bool `json:"enabled"`
+	Priority  *int  `json:"priority"`
+}
+
+func (s *Server) updateRateLimit(w http.ResponseWriter, r *http.Request) error {
+	tenantID, err := rateLimitTenant(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req rateLimitPatchRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	// Each given value alone; per_hour >= per_minute across old and new values is the table's CHECK.
+	one := 1
+	if err := validRates(*or(req.PerMinute, &one), *or(req.PerHour, or(req.PerMinute, &one)), *or(req.Burst, &one)); err != nil {
+		return err
+	}
+	global := principal(r.Context()).Role == auth.SuperAdmin
+	out, err := s.store.UpdateRateLimit(r.Context(), tenantID, s.actor(r), id,
+		store.RateLimitPatch{PerMinute: req.PerMinute, PerHour: req.PerHour, Burst: req.Burst, Enabled: req.Enabled, Priority: req.Priority}, global)
+	if err != nil {
+		return err
+	}
+	s.rateLimitsChanged(out.TenantID)
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func or[T any](p, def *T) *T {
+	if p != nil {
+		return p
+	}
+	return def
+}
+
+func (s *Server) deleteRateLimit(w http.ResponseWriter, r *http.Request) error {
+	tenantID, err := rateLimitTenant(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := s.store.GetRateLimit(r.Context(), tenantID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteRateLimit(r.Context(), tenantID, s.actor(r), id, principal(r.Context()).Role == auth.SuperAdmin); err != nil {
+		return err
+	}
+	s.rateLimitsChanged(c.TenantID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// rateLimitsChanged drops this instance's cached limits at once; the table's NOTIFY does it on
+// every instance (this one included) within a second.
+func (s *Server) rateLimitsChanged(tenantID string) {
+	if s.limits != nil {
+		s.limits.Cache().Invalidate(tenantID)
+	}
+}
+
+type effectiveCandidate struct {
+	ratelimit.Config
+	Level string `json:"level"`
+}
+
+type effectiveRateLimit struct {
+	TenantID   string               `json:"tenant_id"`
+	UserID     string               `json:"user_id,omitempty"`
+	Endpoint   string               `json:"endpoint,omitempty"`
+	Tier       string               `json:"tier"`
+	Applies    *effectiveCandidate  `json:"applies"` // null: not limited
+	Reason     string               `json:"reason"`
+	Candidates []effectiveCandidate `json:"candidates"`
+}
+
+// effectiveRateLimit shows which configuration applies to (tenant, user, endpoint), read from the
+// database (not the cache), every matching one in the order they rank, and why the first wins.
+func (s *Server) effectiveRateLimit(w http.ResponseWriter, r *http.Request) error {
+	tenantID, err := rateLimitTenant(r)
+	if err != nil {
+		return err
+	}
+	userID, err := uuidQuery(r, "user_id")
+	if err != nil {
+		return err
+	}
+	endpoint := r.URL.Query().Get("endpoint")
+	if err := s.validEndpoint(endpoint); err != nil {
+		return err
+	}
+	tl, found, err := s.store.TenantLimits(r.Context(), tenantID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return errNotFound
+	}
+	signIn := slices.Contains(ratelimit.SignInEndpoints, endpoint)
+	subject := ratelimit.Subject{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier}
+	out := effectiveRateLimit{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier, Candidates: []effectiveCandidate{}}
+	for _, c := range ratelimit.Candidates(tl.Configs, subject, signIn) {
+		out.Candidates = append(out.Candidates, effectiveCandidate{Config: c, Level: c.LevelOf().String()})
+	}
+	if m, ok := ratelimit.Resolve(tl.Configs, subject, signIn); ok {
+		out.Applies = &effectiveCandidate{Config: m.Config, Level: m.Level.String()}
+		out.Reason = m.Reason()
+	} else {
+		out.Reason = "no enabled configuration matches: not limited"
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

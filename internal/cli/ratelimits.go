@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/eventmanager/eventmanager/internal/config"
+	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// startRateLimits builds the rate limiter of serve: configurations cached in process and
+// invalidated by NOTIFY (a listener on its own connection to directURL, running until ctx ends),
+// counters in Redis when REDIS_URL is set (in process while it is unreachable), else in process.
+// The returned function closes the Redis client.
+func startRateLimits(ctx context.Context, cfg config.Config, st *store.Store, directURL string, reg prometheus.Registerer, log *slog.Logger) (*ratelimit.Enforcer, func(), error) {
+	m := ratelimit.NewMetrics(reg)
+	cache := ratelimit.NewCache(st, 0)
+	go ratelimit.NewListener(directURL, cache, log).Run(ctx)
+	local := ratelimit.NewMemory(nil)
+	if cfg.RedisURL == "" {
+		log.Info("rate limits: counting in process (REDIS_URL not set)")
+		return ratelimit.NewEnforcer(cache, local, m, log), func() {}, nil
+	}
+	rd, err := ratelimit.NewRedis(cfg.RedisURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("rate limits: counting in Redis", "url", config.RedactURL(cfg.RedisURL))
+	return ratelimit.NewEnforcer(cache, ratelimit.NewFallback(rd, local, log, m.Fallback), m, log), func() { _ = rd.Close() }, nil
+}
