@@ -46,7 +46,7 @@ bench: build
 	./$(BIN) bench --data-dir $(BENCH_PG_DATA_DIR) --out bin/bench $(BENCH_FLAGS)
 
 lint:
-	gofmt -l . | tee /dev/stderr | (! read)
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...
 
