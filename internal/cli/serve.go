@@ -57,6 +57,11 @@ type serveOptions struct {
 }
 
 func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *slog.Logger, env Env) error {
+	if addr := env.Getenv("PPROF_ADDR"); addr != "" {
+		if err := startPprof(ctx, addr, log); err != nil {
+			return err
+		}
+	}
 	database, err := openDatabase(ctx, cfg, opts.dataDir, log)
 	if err != nil {
 		return err
