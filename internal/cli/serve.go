@@ -58,7 +58,7 @@ type serveOptions struct {
 
 func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *slog.Logger, env Env) error {
 	if addr := env.Getenv("PPROF_ADDR"); addr != "" {
-		if err := startPprof(ctx, addr, log); err != nil {
+		if _, err := startPprof(ctx, addr, log); err != nil {
 			return err
 		}
 	}
