@@ -92,7 +92,7 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 		}
 	}
 	st := store.New(pool)
-	go purgeExpiredSessions(ctx, st, log)
+	go purgeExpired(ctx, st, log)
 	if opts.demo {
 		if err := ensureDemo(ctx, st, cfg, env); err != nil {
 			return fmt.Errorf("demo data: %w", err)
@@ -154,13 +154,13 @@ func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, shutdownTim
 	return nil
 }
 
-// sessionPurgeInterval is how often expired sessions are deleted. Expired tokens are already refused
-// (the token check compares expires_at); the purge only keeps the table small. Every instance runs
-// it: the DELETE is idempotent and cheap on the expires_at index.
-const sessionPurgeInterval = 10 * time.Minute
+// purgeInterval is how often expired sessions and idempotency keys past their retention are
+// deleted. Expired tokens are already refused (the token check compares expires_at); the purge only
+// keeps the tables small. Every instance runs it: the DELETEs are idempotent and bounded.
+const purgeInterval = 10 * time.Minute
 
-func purgeExpiredSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
-	t := time.NewTicker(sessionPurgeInterval)
+func purgeExpired(ctx context.Context, st *store.Store, log *slog.Logger) {
+	t := time.NewTicker(purgeInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -171,6 +171,11 @@ func purgeExpiredSessions(ctx context.Context, st *store.Store, log *slog.Logger
 				log.Warn("purging expired sessions failed", "error", err.Error())
 			} else if n > 0 {
 				log.Info("purged expired sessions", "count", n)
+			}
+			if n, err := st.PurgeIdempotencyKeys(ctx, store.IdempotencyKeyRetention); err != nil {
+				log.Warn("purging old idempotency keys failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("purged old idempotency keys", "count", n)
 			}
 		}
 	}

@@ -2,7 +2,9 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"time"
 
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/jackc/pgx/v5"
@@ -74,4 +76,54 @@ func saveIdempotentAnswer(tx *db.Tx, tenantID string, k *Idempotency, a StoredAn
 	_, err := tx.Exec(`UPDATE idempotency_keys SET response_status = $4, response_body = $5
 		WHERE tenant_id = $1 AND user_id = $2 AND key = $3`, tenantID, k.UserID, k.Key, a.Status, a.Body)
 	return err
+}
+
+var (
+	opIdempotencyTenants = db.Op{Name: "idempotency.purge_tenants", Class: db.Simple}
+	opIdempotencyPurge   = db.Op{Name: "idempotency.purge", Class: db.Standard}
+)
+
+// IdempotencyKeyRetention is how long a key can be replayed: a client retries within seconds or
+// minutes; a day covers a retry after a night-long outage without keeping keys forever.
+const IdempotencyKeyRetention = 24 * time.Hour
+
+// purgeBatch bounds one DELETE so that a tenant with many old keys never runs past the class
+// timeout or holds many row locks at once.
+const purgeBatch = 5000
+
+// PurgeIdempotencyKeys removes keys older than retention, tenant by tenant: the keys are under
+// row-level security, so each DELETE runs in its tenant's scope, in batches.
+func (s *Store) PurgeIdempotencyKeys(ctx context.Context, retention time.Duration) (int64, error) {
+	var tenants []string
+	err := s.db.Query(ctx, opIdempotencyTenants, "", func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			tenants = append(tenants, id)
+		}
+		return rows.Err()
+	}, `SELECT id FROM tenants ORDER BY id`)
+	if err != nil {
+		return 0, err
+	}
+	cutoff := time.Now().Add(-retention)
+	var total int64
+	for _, tenantID := range tenants {
+		for {
+			tag, err := s.db.Exec(ctx, opIdempotencyPurge, tenantID,
+				`DELETE FROM idempotency_keys WHERE ctid IN (
+					SELECT ctid FROM idempotency_keys WHERE tenant_id = $1 AND created_at < $2 LIMIT $3)`,
+				tenantID, cutoff, purgeBatch)
+			if err != nil {
+				return total, err
+			}
+			total += tag.RowsAffected()
+			if tag.RowsAffected() < purgeBatch {
+				break
+			}
+		}
+	}
+	return total, nil
 }
