@@ -16,7 +16,8 @@ import (
 const doctorUsage = `Usage: eventmanager doctor [--instances N] [--json] [flags]
 
 Checks the database: connectivity, connections, cache hit ratios, long-running queries, sessions
-idle in a transaction, invalid, unused and redundant indexes, size; and the connection budget of
+idle in a transaction, invalid, unused and redundant indexes, big tables read by sequential scans
+(missing index candidates), dead rows and the last (auto)vacuum, size; and the connection budget of
 the runbook: with N instances each should have connection_limit at most
 floor((max_connections - superuser_reserved_connections) × 0.8 / N).
 
