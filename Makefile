@@ -39,10 +39,12 @@ bench-queries: deps
 
 ## bench: the API under load (docs/performance.md): runbook, read sweep, mixed and ceiling on a private
 ## PostgreSQL of its own (var/bench-postgres, not make run's) seeded at medium, about 7 minutes; results in
-## bin/bench. BENCH_FLAGS adds flags, e.g. BENCH_FLAGS="--scenario overload" or
+## bin/bench. It installs wrk if missing (the read sweep's load generator; vegeta drives the rest).
+## BENCH_FLAGS adds flags, e.g. BENCH_FLAGS="--scenario overload", "--driver vegeta" or
 ## "--target http://host:3000 --pid N" (see eventmanager bench --help).
 BENCH_PG_DATA_DIR ?= var/bench-postgres
 bench: build
+	@./scripts/ensure-deps.sh --bench
 	./$(BIN) bench --data-dir $(BENCH_PG_DATA_DIR) --out bin/bench $(BENCH_FLAGS)
 
 lint:

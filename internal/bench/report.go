@@ -20,9 +20,11 @@ const (
 
 // Row is one measured step: one scenario, endpoint and mode at one concurrency.
 type Row struct {
-	Scenario    string  `json:"scenario"` // runbook, read, mixed, overload
-	Endpoint    string  `json:"endpoint"` // events, results, scoresheet, mixed-read, mixed-write
-	Mode        string  `json:"mode"`     // api or ceiling
+	Scenario string `json:"scenario"` // runbook, read, mixed, overload
+	Endpoint string `json:"endpoint"` // events, results, scoresheet, mixed-read, mixed-write
+	Mode     string `json:"mode"`     // api or ceiling
+	// Driver is the load generator of an API row: vegeta or wrk (DriverVegeta, DriverWrk).
+	Driver      string  `json:"driver,omitempty"`
 	Concurrency int     `json:"concurrency"`
 	Seconds     float64 `json:"seconds"`
 	Requests    uint64  `json:"requests"`
@@ -126,7 +128,7 @@ func FillRatios(rows []Row) {
 // WriteTable prints the rows as an aligned table.
 func WriteTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tendpoint\tmode\tconc\trequests\treq/s\tP50 ms\tP95 ms\tP99 ms\tmax ms\tAPI/ceiling\tserver CPU\tpeak RSS MB\tbench CPU\terrors\t")
+	fmt.Fprintln(tw, "scenario\tendpoint\tmode\tdriver\tconc\trequests\treq/s\tP50 ms\tP95 ms\tP99 ms\tmax ms\tAPI/ceiling\tserver CPU\tpeak RSS MB\tbench CPU\terrors\t")
 	for _, r := range rows {
 		ratio, cpu, rss := "", "", ""
 		if r.CeilingRatio > 0 {
@@ -138,8 +140,12 @@ func WriteTable(w io.Writer, rows []Row) error {
 		if r.ServerPeakRSSMB > 0 {
 			rss = fmt.Sprintf("%.0f", r.ServerPeakRSSMB)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%s\t%s\t%s\t%.2f\t%s\t\n",
-			r.Scenario, r.Endpoint, r.Mode, r.Concurrency, r.Requests, r.RPS, r.P50MS, r.P95MS, r.P99MS, r.MaxMS,
+		driver := r.Driver
+		if driver == "" {
+			driver = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%s\t%s\t%s\t%.2f\t%s\t\n",
+			r.Scenario, r.Endpoint, r.Mode, driver, r.Concurrency, r.Requests, r.RPS, r.P50MS, r.P95MS, r.P99MS, r.MaxMS,
 			ratio, cpu, rss, r.BenchCPUCores, ErrorSummary(r.Errors))
 	}
 	return tw.Flush()

@@ -123,19 +123,32 @@ func RunHTTP(ctx context.Context, base string, s Step) ([]Row, error) {
 		return nil, err
 	}
 	rows := rowsOf(s, ModeAPI, tallies, wall)
+	for i := range rows {
+		rows[i].Driver = DriverVegeta
+	}
 	setBenchCPU(rows, self, selfErr)
-	if s.ServerPID > 0 && usageErr == nil {
-		after, err := ReadUsage(s.ServerPID)
-		if err != nil {
-			return nil, fmt.Errorf("server process %d: %w", s.ServerPID, err)
-		}
-		for i := range rows {
-			rows[i].ServerCPUCores = Cores(before.Usage, after)
-			rows[i].ServerPeakRSSMB = float64(after.PeakRSS) / (1 << 20)
-			rows[i].PeakRSSStep = before.reset
-		}
+	if err := setServerUsage(rows, s.ServerPID, before, usageErr); err != nil {
+		return nil, err
 	}
 	return rows, nil
+}
+
+// setServerUsage records the server's CPU since before and its peak RSS on every row of a step,
+// when its pid is known.
+func setServerUsage(rows []Row, pid int, before startUsage, usageErr error) error {
+	if pid <= 0 || usageErr != nil {
+		return nil
+	}
+	after, err := ReadUsage(pid)
+	if err != nil {
+		return fmt.Errorf("server process %d: %w", pid, err)
+	}
+	for i := range rows {
+		rows[i].ServerCPUCores = Cores(before.Usage, after)
+		rows[i].ServerPeakRSSMB = float64(after.PeakRSS) / (1 << 20)
+		rows[i].PeakRSSStep = before.reset
+	}
+	return nil
 }
 
 type startUsage struct {

@@ -35,6 +35,11 @@ type Workload struct {
 	// Call makes the i-th request's store calls: the token check, then the endpoint's query. It
 	// returns the row it belongs to (for the mixed workload: read or write).
 	Call func(ctx context.Context, i uint64) (row string, err error)
+	// Paths and Header describe a workload of GET requests only, for a load generator outside
+	// the process (wrk): request i asks for Paths[i%len(Paths)] (path and query, relative to the
+	// base URL) with Header, as Target does. Nil for workloads that write.
+	Paths  []string
+	Header http.Header
 }
 
 // pageLimit is what GET /api/v1/events asks the store for by default: a page of 50 plus one that
@@ -57,9 +62,16 @@ func (f *Fixture) Workloads(st *store.Store, writeShare float64) map[string]Work
 		_, err := st.Authenticate(ctx, token)
 		return err
 	}
+	resultsPaths := make([]string, len(f.Categories))
+	for k, c := range f.Categories {
+		resultsPaths[k] = "/api/v1/results/categories/" + c
+	}
+	sheetPaths := make([]string, len(f.Sheets))
+	for k, s := range f.Sheets {
+		sheetPaths[k] = "/api/v1/categories/" + s[0] + "/scoresheet?judge_id=" + s[1]
+	}
 	results := func(i uint64, base string, t *vegeta.Target) {
-		c := f.Categories[i%uint64(len(f.Categories))]
-		*t = vegeta.Target{Method: http.MethodGet, URL: base + "/api/v1/results/categories/" + c, Header: adminHeader}
+		*t = vegeta.Target{Method: http.MethodGet, URL: base + resultsPaths[i%uint64(len(resultsPaths))], Header: adminHeader}
 	}
 	resultsCall := func(ctx context.Context, i uint64) error {
 		if err := check(ctx, f.AdminToken); err != nil {
@@ -104,6 +116,8 @@ func (f *Fixture) Workloads(st *store.Store, writeShare float64) map[string]Work
 			Target: func(_ uint64, base string, t *vegeta.Target) {
 				*t = vegeta.Target{Method: http.MethodGet, URL: base + "/api/v1/events", Header: adminHeader}
 			},
+			Paths:  []string{"/api/v1/events"},
+			Header: adminHeader,
 			Call: func(ctx context.Context, _ uint64) (string, error) {
 				if err := check(ctx, f.AdminToken); err != nil {
 					return EndpointEvents, err
@@ -118,12 +132,13 @@ func (f *Fixture) Workloads(st *store.Store, writeShare float64) map[string]Work
 			Call: func(ctx context.Context, i uint64) (string, error) {
 				return EndpointResults, resultsCall(ctx, i)
 			},
+			Paths:  resultsPaths,
+			Header: adminHeader,
 		},
 		EndpointScoresheet: {
 			Name: EndpointScoresheet,
 			Target: func(i uint64, base string, t *vegeta.Target) {
-				s := f.Sheets[i%uint64(len(f.Sheets))]
-				*t = vegeta.Target{Method: http.MethodGet, URL: base + "/api/v1/categories/" + s[0] + "/scoresheet?judge_id=" + s[1], Header: adminHeader}
+				*t = vegeta.Target{Method: http.MethodGet, URL: base + sheetPaths[i%uint64(len(sheetPaths))], Header: adminHeader}
 			},
 			Call: func(ctx context.Context, i uint64) (string, error) {
 				if err := check(ctx, f.AdminToken); err != nil {
@@ -133,6 +148,8 @@ func (f *Fixture) Workloads(st *store.Store, writeShare float64) map[string]Work
 				_, err := st.Scoresheet(ctx, f.TenantID, s[0], s[1], true)
 				return EndpointScoresheet, err
 			},
+			Paths:  sheetPaths,
+			Header: adminHeader,
 		},
 		EndpointMixed: {
 			Name: EndpointMixed,

@@ -75,4 +75,31 @@ func TestWorkloadsSucceed(t *testing.T) {
 			}
 		}
 	}
+
+	// The wrk driver on the read sweep's endpoints: a closed loop for a duration, every answer a
+	// 2xx.
+	wrk := bench.WrkPath()
+	if wrk == "" {
+		t.Log("wrk is not on PATH (apt-get install wrk, or make bench installs it): the wrk driver is not tested against the API")
+		return
+	}
+	for _, name := range []string{bench.EndpointEvents, bench.EndpointResults, bench.EndpointScoresheet} {
+		step := bench.Step{Scenario: "read", Workload: w[name], Concurrency: 10, Duration: time.Second, ServerPID: os.Getpid()}
+		if name == bench.EndpointEvents {
+			step.Duration = 2 * time.Second
+		}
+		require.True(t, bench.CanWrk(step), name)
+		rows, err := bench.RunWrk(ctx, wrk, srv.URL, step)
+		require.NoError(t, err, name)
+		require.Len(t, rows, 1)
+		r := rows[0]
+		require.Zero(t, r.Failed, "%s with wrk: %v", name, r.Errors)
+		require.Positive(t, r.Requests, name)
+		require.Positive(t, r.RPS, name)
+		require.Positive(t, r.P99MS, name)
+		require.Equal(t, bench.DriverWrk, r.Driver)
+		require.Positive(t, r.ServerPeakRSSMB)
+	}
+	require.False(t, bench.CanWrk(bench.Step{Workload: w[bench.EndpointMixed], Concurrency: 10, Duration: time.Second}), "mixed writes")
+	require.False(t, bench.CanWrk(bench.Step{Workload: w[bench.EndpointEvents], Concurrency: 50, Requests: 1000}), "runbook: a number of requests")
 }

@@ -36,6 +36,12 @@ Scenarios (--scenario, comma-separated; default runbook,read,mixed,ceiling):
             that every answer is 2xx or 503 DB_POOL_TIMEOUT, none slower than pool_timeout + 1 s,
             peak RSS under 200 MB, and throughput at 1000 at least 80 % of that at 50
 
+Load drivers (--driver): vegeta, a Go library in this process, sends every scenario's requests;
+with wrk (a C load generator, when on PATH or with --driver wrk) the read sweep's API steps are
+driven by wrk instead, which costs less CPU on the machine the server shares. The runbook (a
+number of requests), mixed (writes with bodies) and overload (answers checked one by one) always
+use vegeta. The driver of each row is in the table and in bench-results.json.
+
 It prints a table, writes bench-results.json, bench-chart.svg and bench-server.log in --out.
 
 Flags:
@@ -62,6 +68,7 @@ func benchCommand(ctx context.Context, args []string, env Env) int {
 	fs.StringVar(&o.out, "out", ".", "folder of bench-results.json, bench-chart.svg and bench-server.log")
 	fs.IntVar(&o.connectionLimit, "connection-limit", 0, "connection_limit of the server started and of the ceiling's pool (0: as DATABASE_URL says)")
 	fs.StringVar(&o.dataDir, "data-dir", cfg.PGDataDir, "data folder of the private PostgreSQL (PG_DATA_DIR)")
+	driver := fs.String("driver", "auto", "load driver of the read sweep: auto (wrk when on PATH, else vegeta), wrk or vegeta")
 	if done, code := parseFlags(fs, args, env); done {
 		return code
 	}
@@ -88,6 +95,25 @@ func benchCommand(ctx context.Context, args []string, env Env) int {
 			return exitUsage
 		}
 		o.concurrency = append(o.concurrency, n)
+	}
+	switch *driver {
+	case "auto":
+		if o.wrkPath = bench.WrkPath(); o.wrkPath != "" {
+			o.driver = bench.DriverWrk
+		} else {
+			o.driver = bench.DriverVegeta
+		}
+	case bench.DriverWrk:
+		if o.wrkPath = bench.WrkPath(); o.wrkPath == "" {
+			fmt.Fprintln(env.Stderr, "eventmanager bench: --driver wrk: wrk is not on PATH (apt-get install wrk, or make bench)")
+			return exitUsage
+		}
+		o.driver = bench.DriverWrk
+	case bench.DriverVegeta:
+		o.driver = bench.DriverVegeta
+	default:
+		fmt.Fprintf(env.Stderr, "eventmanager bench: unknown driver %q (want auto, wrk or vegeta)\n", *driver)
+		return exitUsage
 	}
 	if _, known := seed.Scales[o.scale]; !known || o.writeShare < 0 || o.writeShare > 1 || o.duration <= 0 {
 		fmt.Fprintln(env.Stderr, "eventmanager bench: --scale must be small, medium or large, --write-share within 0 and 1, --duration positive")
@@ -120,6 +146,10 @@ type benchOptions struct {
 	out             string
 	connectionLimit int
 	dataDir         string
+	// driver is the load driver of the read sweep's API steps (bench.DriverWrk or
+	// bench.DriverVegeta); wrkPath is wrk's binary with DriverWrk.
+	driver  string
+	wrkPath string
 }
 
 func (o benchOptions) has(s string) bool { return slices.Contains(o.scenarios, s) }
@@ -208,15 +238,18 @@ func runBench(ctx context.Context, cfg config.Config, o benchOptions, log *slog.
 		"scale": sc.Name, "seed": strconv.FormatUint(o.seed, 10), "step_duration": o.duration.String(),
 		"write_share": strconv.FormatFloat(o.writeShare, 'f', -1, 64), "connection_limit": strconv.Itoa(int(settings.ConnectionLimit)),
 		"pool_timeout": settings.PoolTimeout.String(), "target": o.target, "scenarios": strings.Join(o.scenarios, ","),
-		"ceiling": "store methods the handler calls (token check + endpoint query) on a db.DB with the server's pool settings, no HTTP",
+		"driver": o.driver, "ceiling": "store methods the handler calls (token check + endpoint query) on a db.DB with the server's pool settings, no HTTP",
 	}}
+	if o.driver == bench.DriverWrk {
+		rep.Settings["wrk"] = bench.WrkVersion(o.wrkPath)
+	}
 	add := func(rows []bench.Row, err error) error {
 		if err != nil {
 			return err
 		}
 		for _, r := range rows {
-			fmt.Fprintf(env.Stderr, "bench: %-8s %-11s %-7s c=%-4d %7.0f req/s  p95 %7.1f ms  errors: %s\n",
-				r.Scenario, r.Endpoint, r.Mode, r.Concurrency, r.RPS, r.P95MS, bench.ErrorSummary(r.Errors))
+			fmt.Fprintf(env.Stderr, "bench: %-8s %-11s %-7s %-6s c=%-4d %7.0f req/s  p95 %7.1f ms  errors: %s\n",
+				r.Scenario, r.Endpoint, r.Mode, r.Driver, r.Concurrency, r.RPS, r.P95MS, bench.ErrorSummary(r.Errors))
 		}
 		rep.Rows = append(rep.Rows, rows...)
 		return nil
@@ -268,7 +301,7 @@ func runBench(ctx context.Context, cfg config.Config, o benchOptions, log *slog.
 	}
 
 	bench.FillRatios(rep.Rows)
-	fmt.Fprintln(env.Stdout)
+	fmt.Fprintf(env.Stdout, "\nload driver: %s\n\n", driverNote(o))
 	if err := bench.WriteTable(env.Stdout, rep.Rows); err != nil {
 		return exitFailed, err
 	}
@@ -319,7 +352,13 @@ func runSweeps(ctx context.Context, o benchOptions, base string, pid int, w map[
 		for _, c := range o.concurrency {
 			step := bench.Step{Scenario: sw.scenario, Workload: w[sw.endpoint], Concurrency: c, Duration: o.duration, ServerPID: pid}
 			if sw.scenario == "mixed" || o.has("read") {
-				if err := add(bench.RunHTTP(ctx, base, step)); err != nil {
+				run := bench.RunHTTP
+				if o.driver == bench.DriverWrk && bench.CanWrk(step) {
+					run = func(ctx context.Context, base string, s bench.Step) ([]bench.Row, error) {
+						return bench.RunWrk(ctx, o.wrkPath, base, s)
+					}
+				}
+				if err := add(run(ctx, base, step)); err != nil {
 					return err
 				}
 			}
@@ -331,6 +370,14 @@ func runSweeps(ctx context.Context, o benchOptions, base string, pid int, w map[
 		}
 	}
 	return nil
+}
+
+// driverNote says which driver sent which requests, for the table's header.
+func driverNote(o benchOptions) string {
+	if o.driver == bench.DriverWrk {
+		return "wrk (" + bench.WrkVersion(o.wrkPath) + ") for the read sweep's API steps; vegeta for runbook, mixed and overload"
+	}
+	return "vegeta for every API step"
 }
 
 func writeChartFile(path string, rows []bench.Row) error {
