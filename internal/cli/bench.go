@@ -170,7 +170,7 @@ func runBench(ctx context.Context, cfg config.Config, o benchOptions, log *slog.
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return exitFailed, err
 	}
-	database, err := openDatabase(ctx, cfg, o.dataDir, log)
+	database, err := openDatabase(ctx, cfg, o.dataDir, log, false)
 	if err != nil {
 		return exitFailed, err
 	}

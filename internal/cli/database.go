@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -22,10 +23,17 @@ type database struct {
 
 // openDatabase resolves the database, starting the private PostgreSQL when DATABASE_URL is unset.
 // Call close when done: it stops the private server.
-func openDatabase(ctx context.Context, cfg config.Config, dataDir string, log *slog.Logger) (*database, error) {
+//
+// With shared, a private PostgreSQL that a running `serve` holds is used as it is (doctor, seed,
+// tenants create and migrate next to `make run`); without, that is an error: two servers must not
+// share one private cluster, which stops with the process that started it.
+func openDatabase(ctx context.Context, cfg config.Config, dataDir string, log *slog.Logger, shared bool) (*database, error) {
 	d := &database{pooled: cfg.Database}
 	if !cfg.DatabaseSet {
 		srv, err := localpg.Start(ctx, localpg.Options{DataDir: dataDir, Logger: log})
+		if shared && errors.Is(err, localpg.ErrInUse) {
+			return attachDatabase(cfg, dataDir, log, err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -50,6 +58,25 @@ func openDatabase(ctx context.Context, cfg config.Config, dataDir string, log *s
 		log.Info("using private PostgreSQL", "data_dir", srv.DataDir(), "url", pooled.Redacted)
 	}
 	d.direct = d.pooled.ConnString
+	if cfg.DirectSet {
+		d.direct = cfg.Direct.ConnString
+	}
+	return d, nil
+}
+
+// attachDatabase connects to the private PostgreSQL that another process runs in dataDir, as the
+// service role; inUse is the error to return when it cannot be reached.
+func attachDatabase(cfg config.Config, dataDir string, log *slog.Logger, inUse error) (*database, error) {
+	url, err := localpg.RunningURL(dataDir, privateDatabase, localpg.ServiceRole)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", inUse, err)
+	}
+	pooled, err := config.ParseDatabaseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("private PostgreSQL URL: %w", err)
+	}
+	log.Info("using the private PostgreSQL of the running server", "data_dir", dataDir, "url", pooled.Redacted)
+	d := &database{pooled: pooled, direct: pooled.ConnString}
 	if cfg.DirectSet {
 		d.direct = cfg.Direct.ConnString
 	}

@@ -50,7 +50,7 @@ func doctor(ctx context.Context, args []string, env Env) int {
 		return exitUsage
 	}
 	log := newLogger(cfg, env.Stderr)
-	database, err := openDatabase(ctx, cfg, *dataDir, log)
+	database, err := openDatabase(ctx, cfg, *dataDir, log, true)
 	if err != nil {
 		printErr(env, "eventmanager doctor: ", err)
 		return 2

@@ -1,12 +1,15 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/health"
+	"github.com/eventmanager/eventmanager/internal/localpg"
 	"github.com/stretchr/testify/require"
 )
 
@@ -42,4 +45,25 @@ func TestDoctor(t *testing.T) {
 	code, _, stderr = run(t, map[string]string{"DATABASE_URL": url}, "doctor", "--instances", "0")
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, "--instances")
+}
+
+// Next to a running server (`make run`), the private PostgreSQL's folder is locked: doctor uses
+// that server's PostgreSQL instead of refusing, as the service role.
+func TestDoctorUsesTheRunningPrivateServer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "postgres")
+	srv, err := localpg.Start(ctx, localpg.Options{DataDir: dir})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	require.NoError(t, srv.EnsureRole(ctx, localpg.ServiceRole))
+	require.NoError(t, srv.EnsureDatabaseOwnedBy(ctx, "eventmanager", localpg.ServiceRole))
+
+	code, stdout, stderr := run(t, map[string]string{}, "doctor", "--data-dir", dir, "--json")
+	var r health.Report
+	require.NoError(t, json.Unmarshal([]byte(stdout), &r), stdout+stderr)
+	require.Less(t, code, 2, stdout+stderr)
+	c, ok := r.Check("connectivity")
+	require.True(t, ok)
+	require.Equal(t, health.OK, c.Status)
 }

@@ -55,7 +55,7 @@ func migrate(ctx context.Context, args []string, env Env) int {
 		return exitUsage
 	}
 	log := newLogger(cfg, env.Stderr)
-	database, err := openDatabase(ctx, cfg, *dataDir, log)
+	database, err := openDatabase(ctx, cfg, *dataDir, log, true)
 	if err != nil {
 		printErr(env, "eventmanager migrate: ", err)
 		return exitFailed

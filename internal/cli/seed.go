@@ -71,7 +71,7 @@ func seedCommand(ctx context.Context, args []string, env Env) int {
 	}
 
 	log := newLogger(cfg, env.Stderr)
-	database, err := openDatabase(ctx, cfg, *dataDir, log)
+	database, err := openDatabase(ctx, cfg, *dataDir, log, true)
 	if err != nil {
 		printErr(env, "eventmanager seed: ", err)
 		return exitFailed

@@ -62,7 +62,7 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 			return err
 		}
 	}
-	database, err := openDatabase(ctx, cfg, opts.dataDir, log)
+	database, err := openDatabase(ctx, cfg, opts.dataDir, log, false)
 	if err != nil {
 		return err
 	}

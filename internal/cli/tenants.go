@@ -66,7 +66,7 @@ func tenants(ctx context.Context, args []string, env Env) int {
 	}
 
 	log := newLogger(cfg, env.Stderr)
-	database, err := openDatabase(ctx, cfg, *dataDir, log)
+	database, err := openDatabase(ctx, cfg, *dataDir, log, true)
 	if err != nil {
 		printErr(env, "eventmanager tenants create: ", err)
 		return exitFailed

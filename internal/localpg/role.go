@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -77,10 +75,4 @@ func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''
 
 // URLAs is a connection URL for database over the Unix socket as role user, which the socket trusts
 // without a password.
-func (s *Server) URLAs(database, user string) string {
-	// pgx reads "+" in a query value literally, so spaces must be written as %20.
-	host := strings.ReplaceAll(url.QueryEscape(s.sockDir), "+", "%20")
-	u := url.URL{Scheme: "postgresql", User: url.User(user), Path: "/" + database,
-		RawQuery: "host=" + host + "&port=" + strconv.Itoa(s.port)}
-	return u.String()
-}
+func (s *Server) URLAs(database, user string) string { return socketURL(s.sockDir, s.port, database, user) }
