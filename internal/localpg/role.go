@@ -75,4 +75,6 @@ func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''
 
 // URLAs is a connection URL for database over the Unix socket as role user, which the socket trusts
 // without a password.
-func (s *Server) URLAs(database, user string) string { return socketURL(s.sockDir, s.port, database, user) }
+func (s *Server) URLAs(database, user string) string {
+	return socketURL(s.sockDir, s.port, database, user)
+}
