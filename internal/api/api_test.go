@@ -296,6 +296,17 @@ func TestLoginLogoutAndRoles(t *testing.T) {
 		code, _ := r.errorCode(t)
 		require.Equal(t, "INVALID_CREDENTIALS", code)
 	}
+	// Over-long names are refused before the rate limiter keeps them as bucket names.
+	for field, body := range map[string]map[string]string{
+		"tenant": {"tenant": strings.Repeat("t", 64), "email": "admin@roles.test", "password": testPassword},
+		"email":  {"tenant": "roles", "email": strings.Repeat("e", 250) + "@x.io", "password": testPassword},
+	} {
+		r := e.do("POST", "/api/v1/auth/login", "", body)
+		require.Equal(t, http.StatusBadRequest, r.status, field)
+		code, f := r.errorCode(t)
+		require.Equal(t, "VALIDATION_FAILED", code)
+		require.Equal(t, field, f)
+	}
 
 	// A judge reads but may not write.
 	judge := e.addUser("roles", auth.Judge)

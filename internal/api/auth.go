@@ -34,6 +34,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return invalid("tenant", "is required")
 	case req.Email == "":
 		return invalid("email", "is required")
+	case len(req.Tenant) > 63:
+		// Bounded before the rate limiter, whose bucket names carry the tenant and the email: a
+		// megabyte of either would otherwise be kept in memory per attempt.
+		return invalid("tenant", "is longer than 63 characters")
+	case len(req.Email) > 254:
+		return invalid("email", "is longer than 254 characters")
 	case req.Password == "":
 		return invalid("password", "is required")
 	case len(req.Password) > 256:

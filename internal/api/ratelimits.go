@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"net/http"
 	"slices"
 
@@ -178,7 +179,7 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 		return invalid("per_minute", "per_minute, per_hour and burst are required")
 	}
 	c.PerMinute, c.PerHour, c.Burst = *req.PerMinute, *req.PerHour, *req.Burst
-	if err := validRates(c.PerMinute, c.PerHour, c.Burst); err != nil {
+	if err := validRates(c.PerMinute, c.PerHour, c.Burst, c.Priority); err != nil {
 		return err
 	}
 	if req.Enabled != nil {
@@ -203,9 +204,17 @@ func (s *Server) validEndpoint(e string) error {
 	return invalid("endpoint", "must be a route pattern of this API such as \"GET /api/v1/events\", or one of the sign-in buckets \"POST /api/v1/auth/login\", \"POST /api/v1/auth/login#ip\", \"POST /api/v1/auth/login#tenant\"")
 }
 
-// validRates are the table's CHECK constraints, answered with the field at fault.
-func validRates(perMinute, perHour, burst int) error {
+// validRates are the table's CHECK constraints and integer columns, answered with the field at fault.
+func validRates(perMinute, perHour, burst, priority int) error {
 	switch {
+	case perMinute > math.MaxInt32:
+		return invalid("per_minute", "must be at most 2147483647")
+	case perHour > math.MaxInt32:
+		return invalid("per_hour", "must be at most 2147483647")
+	case burst > math.MaxInt32:
+		return invalid("burst", "must be at most 2147483647")
+	case priority > math.MaxInt32 || priority < math.MinInt32:
+		return invalid("priority", "must be from -2147483648 to 2147483647")
 	case perMinute < 1:
 		return invalid("per_minute", "must be a positive whole number")
 	case perHour < 1:
@@ -240,8 +249,8 @@ func (s *Server) updateRateLimit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// Each given value alone; per_hour >= per_minute across old and new values is the table's CHECK.
-	one := 1
-	if err := validRates(*or(req.PerMinute, &one), *or(req.PerHour, or(req.PerMinute, &one)), *or(req.Burst, &one)); err != nil {
+	one, zero := 1, 0
+	if err := validRates(*or(req.PerMinute, &one), *or(req.PerHour, or(req.PerMinute, &one)), *or(req.Burst, &one), *or(req.Priority, &zero)); err != nil {
 		return err
 	}
 	global := principal(r.Context()).Role == auth.SuperAdmin
