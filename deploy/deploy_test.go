@@ -45,7 +45,7 @@ func exported(t *testing.T) map[string][]string {
 	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none")
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	reg.MustRegister(metrics.NewPoolCollector(pool), metrics.NewDatabaseCollector(fixedSnapshot{}, time.Second))
+	reg.MustRegister(metrics.NewPoolCollector(pool), metrics.NewDatabaseCollector(fixedSnapshot{}, time.Second, 0))
 	for _, c := range db.Classes() {
 		q.ObserveQuery(db.Op{Name: "deploy.test", Class: c}, time.Millisecond, nil)
 		q.ObserveQuery(db.Op{Name: "deploy.test", Class: c}, time.Millisecond, db.ErrQueryTimeout)

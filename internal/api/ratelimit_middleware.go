@@ -13,7 +13,8 @@ import (
 // Rate limits (issue 8). Every authenticated route is limited per user, by the configuration that
 // resolves for (tenant, user, route pattern); sign-in per client IP, per tenant and per account,
 // before the password check. Exempt: GET /healthz, /readyz and /metrics, which orchestrators and
-// Prometheus poll from inside the network, cost no query, and must keep answering when a client
+// Prometheus poll from inside the network, stay cheap (/metrics shares one database read per 5 s,
+// see metrics.DatabaseMaxAge), and must keep answering when a client
 // floods the service (a limited probe would get a healthy instance killed).
 
 // defaultRateLimits counts in process, with the configurations read through st and cached; without

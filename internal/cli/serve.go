@@ -104,7 +104,7 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	go sampler.Run(ctx, pool, time.Second)
 	checker := health.New(pool, func(c db.Class) health.Latency { return health.Latency(window.Latency(c)) }, health.Thresholds{}).
 		WithPoolSampler(sampler).WithPoolTimeouts(queries.PoolTimeouts)
-	registry.MustRegister(metrics.NewDatabaseCollector(checker, metrics.DatabaseCollectTimeout))
+	registry.MustRegister(metrics.NewDatabaseCollector(checker, metrics.DatabaseCollectTimeout, metrics.DatabaseMaxAge))
 	limits, closeLimits, err := startRateLimits(ctx, cfg, st, database.direct, registry, log)
 	if err != nil {
 		return err

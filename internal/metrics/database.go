@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/health"
@@ -17,6 +18,11 @@ type SnapshotSource interface {
 // DatabaseCollectTimeout bounds the catalogue query of a scrape, pool acquire included.
 const DatabaseCollectTimeout = time.Second
 
+// DatabaseMaxAge is how long one read of the database figures serves every scrape: /metrics is
+// public and unlimited, so a flood of scrapes must not become a flood of catalogue queries holding
+// pool connections. Prometheus scrapes every 15 s or more; 5 s old figures cost it nothing.
+const DatabaseMaxAge = 5 * time.Second
+
 // databaseCollector exports the health package's Snapshot: cache hit counters, invalid indexes and
 // sessions idle in a transaction, which the alert rules need and no other metric carries.
 //
@@ -30,15 +36,25 @@ const DatabaseCollectTimeout = time.Second
 type databaseCollector struct {
 	source  SnapshotSource
 	timeout time.Duration
+	maxAge  time.Duration
+	// mu serialises reads: concurrent scrapes wait for one read and share it (also a failed one,
+	// so that an outage is not retried by every scrape).
+	mu   sync.Mutex
+	last struct {
+		at  time.Time
+		s   health.Snapshot
+		err error
+	}
 	// Counters, cumulative since the database's statistics were reset (rate() copes with a reset).
 	indexHit, indexRead, tableHit, tableRead *prometheus.Desc
 	// Gauges.
 	invalidIndexes, idleInTx, idleInTxLongest, up, duration *prometheus.Desc
 }
 
-// NewDatabaseCollector returns a collector of source's Snapshot, each scrape bounded by timeout
-// (DatabaseCollectTimeout when 0), for reg.MustRegister.
-func NewDatabaseCollector(source SnapshotSource, timeout time.Duration) prometheus.Collector {
+// NewDatabaseCollector returns a collector of source's Snapshot, each read bounded by timeout
+// (DatabaseCollectTimeout when 0) and shared by the scrapes of the next maxAge (serve uses
+// DatabaseMaxAge; 0 reads at every scrape), for reg.MustRegister.
+func NewDatabaseCollector(source SnapshotSource, timeout, maxAge time.Duration) prometheus.Collector {
 	if timeout <= 0 {
 		timeout = DatabaseCollectTimeout
 	}
@@ -48,6 +64,7 @@ func NewDatabaseCollector(source SnapshotSource, timeout time.Duration) promethe
 	return &databaseCollector{
 		source:          source,
 		timeout:         timeout,
+		maxAge:          maxAge,
 		indexHit:        desc("index_blocks_hit_total", "Index blocks found in shared buffers (pg_statio_user_indexes.idx_blks_hit, summed)."),
 		indexRead:       desc("index_blocks_read_total", "Index blocks read from outside shared buffers (pg_statio_user_indexes.idx_blks_read, summed)."),
 		tableHit:        desc("table_blocks_hit_total", "Table blocks found in shared buffers (pg_statio_user_tables.heap_blks_hit, summed)."),
@@ -68,10 +85,8 @@ func (c *databaseCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *databaseCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-	defer cancel()
 	start := time.Now()
-	s, err := c.snapshot(ctx)
+	s, err := c.shared()
 	gauge := func(d *prometheus.Desc, v float64) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
 	}
@@ -91,6 +106,20 @@ func (c *databaseCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.invalidIndexes, float64(s.InvalidIndexes))
 	gauge(c.idleInTx, float64(s.IdleInTransaction))
 	gauge(c.idleInTxLongest, s.IdleInTransactionLongest.Seconds())
+}
+
+// shared returns the last read when it is younger than maxAge, else reads again.
+func (c *databaseCollector) shared() (health.Snapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.last.at.IsZero() && time.Since(c.last.at) < c.maxAge {
+		return c.last.s, c.last.err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	c.last.s, c.last.err = c.snapshot(ctx)
+	c.last.at = time.Now()
+	return c.last.s, c.last.err
 }
 
 // snapshot runs the source's query, but returns when ctx ends even if the source does not: the

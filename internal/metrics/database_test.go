@@ -2,6 +2,8 @@ package metrics_test
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -39,7 +42,7 @@ func TestDatabaseCollector(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(d.Close)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics.NewDatabaseCollector(health.New(d, nil, health.Thresholds{}), 0))
+	reg.MustRegister(metrics.NewDatabaseCollector(health.New(d, nil, health.Thresholds{}), 0, 0))
 
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
@@ -96,7 +99,7 @@ func TestDatabaseCollectorNeverHangs(t *testing.T) {
 	t.Cleanup(func() { close(src.release) })
 	reg := prometheus.NewRegistry()
 	const timeout = 200 * time.Millisecond
-	reg.MustRegister(metrics.NewDatabaseCollector(src, timeout))
+	reg.MustRegister(metrics.NewDatabaseCollector(src, timeout, 0))
 	start := time.Now()
 	up, ok := value(t, reg, "eventmanager_db_stats_up")
 	took := time.Since(start)
@@ -116,4 +119,32 @@ func TestPoolTimeoutsCount(t *testing.T) {
 	q.ObserveAcquireFailure(opGet, db.ErrPoolTimeout)
 	q.ObserveAcquireFailure(opGet, db.ErrUnavailable)
 	require.EqualValues(t, 2, q.PoolTimeouts())
+}
+
+// counting is a source that counts its reads.
+type counting struct{ reads *atomic.Int32 }
+
+func (c counting) Snapshot(context.Context) (health.Snapshot, error) {
+	c.reads.Add(1)
+	time.Sleep(20 * time.Millisecond) // a read takes a moment: concurrent scrapes overlap it
+	return health.Snapshot{InvalidIndexes: 1}, nil
+}
+
+// /metrics is public and unlimited: concurrent and repeated scrapes within maxAge share one read
+// instead of each holding a pool connection for a catalogue query.
+func TestDatabaseCollectorSharesOneRead(t *testing.T) {
+	t.Parallel()
+	var reads atomic.Int32
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewDatabaseCollector(counting{&reads}, time.Second, time.Hour))
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			v, ok := value(t, reg, "eventmanager_db_invalid_indexes")
+			assert.True(t, ok)
+			assert.Equal(t, 1.0, v)
+		})
+	}
+	wg.Wait()
+	require.EqualValues(t, 1, reads.Load())
 }

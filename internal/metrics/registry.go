@@ -28,5 +28,8 @@ func Handler(g prometheus.Gatherer) http.Handler {
 	return promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		// A collector that fails (the pool closed during shutdown) should not cost the scrape.
 		ErrorHandling: promhttp.ContinueOnError,
+		// /metrics is public: a flood of scrapes is answered 503 past a few at a time instead of
+		// each one gathering (the database collector's read is shared anyway, see DatabaseMaxAge).
+		MaxRequestsInFlight: 4,
 	})
 }
