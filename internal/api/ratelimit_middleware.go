@@ -46,7 +46,7 @@ func (s *Server) rateLimited(next http.HandlerFunc) http.HandlerFunc {
 		if err != nil {
 			// The limits could not be loaded (the database is failing): serve rather than refuse;
 			// the request meets the same database anyway.
-			s.log.WarnContext(r.Context(), "rate limits unavailable; request not limited", "request_id", requestID(r.Context()), "error", err.Error())
+			s.warnLimitsUnavailable(r, "rate limits unavailable; requests not limited", err)
 			next(w, r)
 			return
 		}
@@ -65,10 +65,23 @@ func (s *Server) limitSignIn(w http.ResponseWriter, r *http.Request, slug, email
 	}
 	res, err := s.limits.CheckSignIn(r.Context(), slug, email, clientIP(r))
 	if err != nil {
-		s.log.WarnContext(r.Context(), "rate limits unavailable; sign-in not limited", "request_id", requestID(r.Context()), "error", err.Error())
+		s.warnLimitsUnavailable(r, "rate limits unavailable; sign-ins not limited", err)
 		return nil
 	}
 	return rateLimitAnswer(w, res)
+}
+
+// limitsWarnEvery spaces the warnings while the limits cannot be loaded: the database is failing,
+// every request would log one, and the request log already has a line per request.
+const limitsWarnEvery = 10 * time.Second
+
+func (s *Server) warnLimitsUnavailable(r *http.Request, msg string, err error) {
+	now := time.Now().UnixNano()
+	last := s.limitsWarned.Load()
+	if now-last < int64(limitsWarnEvery) || !s.limitsWarned.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.WarnContext(r.Context(), msg, "request_id", requestID(r.Context()), "error", err.Error(), "next_warning_in", limitsWarnEvery.String())
 }
 
 // rateLimitAnswer sets the RateLimit-* headers (IETF draft "RateLimit header fields": the limit,

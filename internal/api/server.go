@@ -3,6 +3,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
@@ -41,8 +42,10 @@ type Server struct {
 	metrics  http.Handler
 	health   *health.Checker
 	limits   *ratelimit.Enforcer
-	limited  map[string]bool // route patterns under rate limits, for the admin API's validation
-	mux      *http.ServeMux
+	// limitsWarned is when the last "rate limits unavailable" warning was logged (UnixNano).
+	limitsWarned atomic.Int64
+	limited      map[string]bool // route patterns under rate limits, for the admin API's validation
+	mux          *http.ServeMux
 
 	httpMetrics *metrics.HTTP
 	queryWindow *metrics.Window

@@ -16,6 +16,12 @@ import (
 // The returned function closes the Redis client.
 func startRateLimits(ctx context.Context, cfg config.Config, st *store.Store, directURL string, reg prometheus.Registerer, log *slog.Logger) (*ratelimit.Enforcer, func(), error) {
 	m := ratelimit.NewMetrics(reg)
+	if cfg.Database.PgBouncer && !cfg.DirectSet {
+		// LISTEN through PgBouncer in transaction mode loses notifications without an error: other
+		// instances' changes would then only be seen when cached limits expire.
+		log.Warn("rate limits: DATABASE_URL goes through PgBouncer and DIRECT_DATABASE_URL is not set; " +
+			"set it so that rate-limit changes reach this instance within a second (LISTEN needs a direct connection)")
+	}
 	cache := ratelimit.NewCache(st, 0)
 	go ratelimit.NewListener(directURL, cache, log).Run(ctx)
 	local := ratelimit.NewMemory(nil)

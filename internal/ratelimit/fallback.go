@@ -59,8 +59,11 @@ func (f *Fallback) Allow(ctx context.Context, key string, l Limit) (Decision, er
 		case ctx.Err() != nil: // the client went away: not Redis's fault
 			f.endProbe()
 			return f.local.Allow(ctx, key, l)
-		case errors.Is(err, ErrBusy): // every connection to Redis is in use this instant: no outage
+		case errors.Is(err, ErrBusy):
+			// Every connection to Redis is in use this instant: no outage, so not counted as a
+			// fallback either (the metric is alerted on as "Redis unreachable").
 			f.endProbe()
+			return f.local.Allow(ctx, key, l)
 		default:
 			f.fail(err)
 		}

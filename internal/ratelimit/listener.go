@@ -73,8 +73,16 @@ func (l *Listener) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
+	defer func() {
+		// A dead peer must not hold the reconnection up: the goodbye message gets 5 s.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err = conn.Exec(lctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize())
+	cancel()
+	if err != nil {
 		return err
 	}
 	// Changes made before LISTEN are not notified: start from an empty cache.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/db"
@@ -110,6 +111,7 @@ func (s *Store) PurgeIdempotencyKeys(ctx context.Context, retention time.Duratio
 	}
 	cutoff := time.Now().Add(-retention)
 	var total int64
+	var errs []error
 	for _, tenantID := range tenants {
 		for {
 			tag, err := s.db.Exec(ctx, opIdempotencyPurge, tenantID,
@@ -117,13 +119,19 @@ func (s *Store) PurgeIdempotencyKeys(ctx context.Context, retention time.Duratio
 					SELECT ctid FROM idempotency_keys WHERE tenant_id = $1 AND created_at < $2 LIMIT $3)`,
 				tenantID, cutoff, purgeBatch)
 			if err != nil {
-				return total, err
+				// One tenant's failure (a timeout on a large backlog) must not stop the others'
+				// purge; the next round retries it.
+				errs = append(errs, fmt.Errorf("tenant %s: %w", tenantID, err))
+				break
 			}
 			total += tag.RowsAffected()
 			if tag.RowsAffected() < purgeBatch {
 				break
 			}
 		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	return total, nil
+	return total, errors.Join(errs...)
 }
