@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -185,6 +186,9 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if req.Enabled != nil {
 		c.Enabled = *req.Enabled
 	}
+	if err := s.withinCeiling(r, c); err != nil {
+		return err
+	}
 	out, err := s.store.CreateRateLimit(r.Context(), s.actor(r), c)
 	if err != nil {
 		return err
@@ -192,6 +196,34 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	s.rateLimitsChanged(out.TenantID)
 	w.Header().Set("Location", "/api/v1/admin/rate-limits/"+out.ID)
 	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// withinCeiling refuses a tenant ADMIN's row that allows more than the global rows do for its
+// tenant (the tier default, or the sign-in rows): tiers are what a tenant pays for, and the strict
+// sign-in rows are what keeps password guessing slow, so only a SUPER_ADMIN may raise limits. An
+// ADMIN may always tighten them.
+func (s *Server) withinCeiling(r *http.Request, c ratelimit.Config) error {
+	if principal(r.Context()).Role == auth.SuperAdmin || c.TenantID == "" {
+		return nil
+	}
+	tl, _, err := s.store.TenantLimits(r.Context(), c.TenantID)
+	if err != nil {
+		return err
+	}
+	ceiling, ok := ratelimit.Ceiling(tl, c.Endpoint)
+	if !ok {
+		return nil
+	}
+	for _, v := range []struct {
+		field      string
+		value, max int
+	}{{"per_minute", c.PerMinute, ceiling.PerMinute}, {"per_hour", c.PerHour, ceiling.PerHour}, {"burst", c.Burst, ceiling.Burst}} {
+		if v.value > v.max {
+			return &Error{Status: http.StatusForbidden, Code: "ABOVE_TIER_LIMIT", Field: v.field,
+				Message: fmt.Sprintf("an ADMIN may only lower limits: at most %d here (level %s of the %s tier); a SUPER_ADMIN can raise them", v.max, ceiling.LevelOf(), tl.Tier)}
+		}
+	}
 	return nil
 }
 
@@ -254,6 +286,16 @@ func (s *Server) updateRateLimit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	global := principal(r.Context()).Role == auth.SuperAdmin
+	if !global {
+		cur, err := s.store.GetRateLimit(r.Context(), tenantID, id)
+		if err != nil {
+			return err
+		}
+		cur.PerMinute, cur.PerHour, cur.Burst = *or(req.PerMinute, &cur.PerMinute), *or(req.PerHour, &cur.PerHour), *or(req.Burst, &cur.Burst)
+		if err := s.withinCeiling(r, cur); err != nil {
+			return err
+		}
+	}
 	out, err := s.store.UpdateRateLimit(r.Context(), tenantID, s.actor(r), id,
 		store.RateLimitPatch{PerMinute: req.PerMinute, PerHour: req.PerHour, Burst: req.Burst, Enabled: req.Enabled, Priority: req.Priority}, global)
 	if err != nil {

@@ -408,10 +408,11 @@ func TestRateLimitChangeReachesOtherInstanceWithinASecond(t *testing.T) {
 	<-la
 	<-lb
 	require.Equal(t, 20, b.do("GET", "/api/v1/events", tok, nil).rl("RateLimit-Limit"), "b caches the tenant again")
-	a.createRateLimit(tok, map[string]any{"user_id": me, "per_minute": 100, "per_hour": 1000, "burst": 55})
+	// (Within the free tier: an ADMIN may only lower limits.)
+	a.createRateLimit(tok, map[string]any{"user_id": me, "per_minute": 50, "per_hour": 500, "burst": 15})
 	r = b.do("GET", "/api/v1/events", tok, nil)
 	start = time.Now()
-	for r.rl("RateLimit-Limit") != 55 {
+	for r.rl("RateLimit-Limit") != 15 {
 		require.Less(t, time.Since(start), time.Second, "change after the reconnection not seen by b")
 		time.Sleep(10 * time.Millisecond)
 		r = b.do("GET", "/api/v1/events", tok, nil)
@@ -515,4 +516,38 @@ func TestTwoInstancesShareOneRedisLimitAndSurviveItsOutage(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// A tenant ADMIN may only lower limits: above the tenant's tier (or the global sign-in rows) is
+// refused, naming the field; a SUPER_ADMIN may raise them.
+func TestAdminMayOnlyLowerLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	admin := e.tenant("rl-ceiling")
+	super := e.addUser("rl-ceiling", auth.SuperAdmin)
+	refused := func(tok, method, path string, body map[string]any, field string) {
+		t.Helper()
+		r := e.do(method, path, tok, body)
+		require.Equal(t, http.StatusForbidden, r.status, string(r.body))
+		code, f := r.errorCode(t)
+		require.Equal(t, "ABOVE_TIER_LIMIT", code)
+		require.Equal(t, field, f)
+	}
+	// The standard tier: 600 a minute, 20 000 an hour, burst 120.
+	refused(admin, "POST", "/api/v1/admin/rate-limits", map[string]any{"per_minute": 601, "per_hour": 20000, "burst": 120}, "per_minute")
+	refused(admin, "POST", "/api/v1/admin/rate-limits", map[string]any{"endpoint": "GET /api/v1/events", "per_minute": 600, "per_hour": 20001, "burst": 120}, "per_hour")
+	refused(admin, "POST", "/api/v1/admin/rate-limits", map[string]any{"per_minute": 600, "per_hour": 20000, "burst": 121}, "burst")
+	// Sign-in per account: the global row's 10 a minute.
+	refused(admin, "POST", "/api/v1/admin/rate-limits", map[string]any{"endpoint": "POST /api/v1/auth/login", "per_minute": 11, "per_hour": 60, "burst": 10}, "per_minute")
+
+	// Lowering is fine; raising it again by PATCH is not.
+	c := e.createRateLimit(admin, map[string]any{"per_minute": 300, "per_hour": 10000, "burst": 60})
+	path := "/api/v1/admin/rate-limits/" + c["id"].(string)
+	refused(admin, "PATCH", path, map[string]any{"burst": 500}, "burst")
+	require.Equal(t, http.StatusOK, e.do("PATCH", path, admin, map[string]any{"burst": 30}).status)
+	// A SUPER_ADMIN gives the tenant more room.
+	r := e.do("PATCH", path, super, map[string]any{"per_minute": 5000, "per_hour": 100000, "burst": 500})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	r = e.do("POST", "/api/v1/admin/rate-limits", super, map[string]any{"endpoint": "GET /api/v1/events", "per_minute": 9000, "per_hour": 100000, "burst": 900})
+	require.Equal(t, http.StatusCreated, r.status, string(r.body))
 }

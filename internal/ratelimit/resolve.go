@@ -6,6 +6,7 @@
 package ratelimit
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -156,4 +157,19 @@ func Candidates(cfgs []Config, s Subject, endpointOnly bool) []Config {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return better(out[i], out[j]) })
 	return out
+}
+
+// Ceiling is what applies to endpoint for tenant tl by the global rows alone (the tier default, a
+// global endpoint row, the sign-in rows), ignoring the tenant's own: the most a tenant ADMIN may
+// allow, since only a SUPER_ADMIN may raise limits above the tenant's tier. False when no global
+// row applies.
+func Ceiling(tl TenantLimits, endpoint string) (Config, bool) {
+	var global []Config
+	for _, c := range tl.Configs {
+		if c.TenantID == "" && c.UserID == "" {
+			global = append(global, c)
+		}
+	}
+	m, ok := Resolve(global, Subject{TenantID: tl.TenantID, Endpoint: endpoint, Tier: tl.Tier}, slices.Contains(SignInEndpoints, endpoint))
+	return m.Config, ok
 }
