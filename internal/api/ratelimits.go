@@ -173,6 +173,10 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if err := s.validEndpoint(c.Endpoint); err != nil {
 		return err
 	}
+	if c.UserID != "" && slices.Contains(ratelimit.SignInEndpoints, c.Endpoint) {
+		// Nobody is signed in yet: sign-in is counted per address, tenant and account, never per user.
+		return invalid("user_id", "sign-in limits apply per address, tenant or account, not per user: leave user_id out")
+	}
 	if c.Tier != "" && !slices.Contains(RateLimitTiers, c.Tier) {
 		return invalid("tier", "must be one of free, standard, premium, enterprise, internal")
 	}
@@ -380,6 +384,9 @@ func (s *Server) effectiveRateLimit(w http.ResponseWriter, r *http.Request) erro
 		return errNotFound
 	}
 	signIn := slices.Contains(ratelimit.SignInEndpoints, endpoint)
+	if signIn {
+		userID = "" // as enforced: nobody is signed in yet
+	}
 	subject := ratelimit.Subject{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier}
 	out := effectiveRateLimit{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier, Candidates: []effectiveCandidate{}}
 	for _, c := range ratelimit.Candidates(tl.Configs, subject, signIn) {

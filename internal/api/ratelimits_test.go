@@ -214,6 +214,8 @@ func TestRateLimitAdminValidationAndAccess(t *testing.T) {
 		{map[string]any{"endpoint": "/api/v1/events", "per_minute": 1, "per_hour": 10, "burst": 1}, "VALIDATION_FAILED", "endpoint"},
 		{map[string]any{"tier": "gold", "per_minute": 1, "per_hour": 10, "burst": 1}, "VALIDATION_FAILED", "tier"},
 		{map[string]any{"user_id": "x", "per_minute": 1, "per_hour": 10, "burst": 1}, "VALIDATION_FAILED", "user_id"},
+		// Sign-in is not counted per user.
+		{map[string]any{"user_id": otherUser, "endpoint": "POST /api/v1/auth/login", "per_minute": 1, "per_hour": 10, "burst": 1}, "VALIDATION_FAILED", "user_id"},
 		// Past the integer columns: a 400 naming the field, not a 500 from the driver.
 		{map[string]any{"per_minute": 3e9, "per_hour": 3e9, "burst": 1}, "VALIDATION_FAILED", "per_minute"},
 		{map[string]any{"per_minute": 1, "per_hour": 3e9, "burst": 1}, "VALIDATION_FAILED", "per_hour"},

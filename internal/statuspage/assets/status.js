@@ -6,6 +6,9 @@
   const DATA_URL = '/api/v1/admin/status/data';
   const TOKEN_KEY = 'eventmanager.status.token';
   const WHO_KEY = 'eventmanager.status.who';
+  // Set when the page signed in itself: only such a session is ended on the server by the page;
+  // a pasted token may be in use elsewhere.
+  const OWN_KEY = 'eventmanager.status.own';
   const POLL_MS = 2000;
   const MAX_SPAN_MS = 5 * 60 * 1000; // what the charts show at most
   const MIN_SPAN_MS = 4 * POLL_MS; // the first few points are not stretched across the width
@@ -324,7 +327,7 @@
       const res = await fetch(DATA_URL, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
       if (res.status === 401) return signedOut('Your session has ended or the token is not valid: sign in again.');
       if (res.status === 403) {
-        endSession(token); // of no use here: do not leave it open on the server
+        endOwnSession(token); // of no use here: do not leave it open on the server
         return signedOut('This account may not see the status page: sign in as an ADMIN or SUPER_ADMIN.');
       }
       if (!res.ok) throw new Error(`${res.status} ${await errorMessage(res)}`);
@@ -377,6 +380,7 @@
 
   function signedOut(message) {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(OWN_KEY);
     sessionStorage.removeItem(WHO_KEY);
     showSignIn(message);
   }
@@ -412,6 +416,7 @@
       const sess = await res.json();
       $('password').value = '';
       sessionStorage.setItem(TOKEN_KEY, sess.token);
+      sessionStorage.setItem(OWN_KEY, '1');
       sessionStorage.setItem(WHO_KEY, sess.user ? `${sess.user.email} · ${sess.user.role}` : '');
       start();
     } catch (err) {
@@ -427,6 +432,7 @@
     $('token').value = '';
     if (!token) return;
     sessionStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.removeItem(OWN_KEY);
     sessionStorage.setItem(WHO_KEY, 'pasted token');
     start();
     // Name the account; a bad token shows up at the first poll.
@@ -442,14 +448,18 @@
 
   function signOut() {
     const token = sessionStorage.getItem(TOKEN_KEY);
+    if (token) endOwnSession(token);
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(WHO_KEY);
     showSignIn('Signed out.', 'info');
-    if (token) endSession(token);
   }
 
-  // Ends the session on the server too; the page is signed out whatever the answer.
-  function endSession(token) {
+  // Ends the session on the server too when the page opened it (a pasted token is left alone); the
+  // page is signed out whatever the answer.
+  function endOwnSession(token) {
+    const own = sessionStorage.getItem(OWN_KEY) === '1';
+    sessionStorage.removeItem(OWN_KEY);
+    if (!own) return;
     fetch('/api/v1/auth/logout', { method: 'POST', headers: { Authorization: `Bearer ${token}` } }).catch(() => {});
   }
 
