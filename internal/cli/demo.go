@@ -48,8 +48,9 @@ func ensureDemo(ctx context.Context, st *store.Store, cfg config.Config, env Env
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "\nThe API is starting on http://localhost:%d. Try:\n\n  curl -s -H 'Authorization: Bearer %s' http://localhost:%d/api/v1/events\n\n",
-		cfg.Port, sess.Token, cfg.Port)
+	fmt.Fprintf(env.Stdout, "\nThe API is starting on http://localhost:%d. Try:\n\n  curl -s -H 'Authorization: Bearer %s' http://localhost:%d/api/v1/events\n\n"+
+		"Live status page: http://localhost:%d/admin/status (sign in as the demo admin, or paste the token above).\n\n",
+		cfg.Port, sess.Token, cfg.Port, cfg.Port)
 	return nil
 }
 
