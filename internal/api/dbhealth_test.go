@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/health"
-	"github.com/eventmanager/eventmanager/internal/localpg"
 	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -117,19 +115,8 @@ func TestDatabaseHealthUnhealthyIs503(t *testing.T) {
 func TestDatabaseHealthWhileDatabaseIsDown(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "eventmanager-health-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o755))
-	opts := localpg.Options{DataDir: dir + "/pg", ServerSettings: map[string]string{"fsync": "off"}}
-	pg, err := localpg.Start(ctx, opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = pg.Stop(context.Background()) })
-	require.NoError(t, pg.EnsureDatabase(ctx, "health"))
-	url := pg.URL("health")
-	require.NoError(t, db.MigrateUp(ctx, url, nil))
-	settings, err := config.ParseDatabaseURL(url + "&connect_timeout=1&pool_timeout=2")
-	require.NoError(t, err)
+	pg := newStoppableDatabase(t, "health")
+	settings := pg.settings
 	// Default thresholds, no injection: on this fresh database every check is ok because the checks
 	// that depend on traffic (the hit ratios) do not judge under 10000 block accesses, and the
 	// table checks under 10000 rows. If the machine's own noise ever made this flaky, inject
@@ -154,10 +141,7 @@ func TestDatabaseHealthWhileDatabaseIsDown(t *testing.T) {
 	r = e.do("GET", "/api/v1/admin/database/metrics", admin, nil)
 	require.Equal(t, http.StatusServiceUnavailable, r.status, string(r.body))
 
-	opts.Port = pg.Port()
-	pg2, err := localpg.Start(ctx, opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = pg2.Stop(context.Background()) })
+	pg.restart(t)
 	require.Eventually(t, func() bool {
 		r = e.do("GET", "/api/v1/admin/database/health", admin, nil)
 		return r.status == http.StatusOK
