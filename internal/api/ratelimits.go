@@ -109,12 +109,17 @@ func (s *Server) listRateLimits(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) getRateLimit(w http.ResponseWriter, r *http.Request) error {
-	tenantID, err := rateLimitTenant(r)
-	if err != nil {
-		return err
+// rateLimitTarget is the tenant acting and the {id} of a route on one configuration.
+func rateLimitTarget(r *http.Request) (tenantID, id string, err error) {
+	if tenantID, err = rateLimitTenant(r); err != nil {
+		return "", "", err
 	}
-	id, err := pathID(r, "id")
+	id, err = pathID(r, "id")
+	return tenantID, id, err
+}
+
+func (s *Server) getRateLimit(w http.ResponseWriter, r *http.Request) error {
+	tenantID, id, err := rateLimitTarget(r)
 	if err != nil {
 		return err
 	}
@@ -190,7 +195,11 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if req.Enabled != nil {
 		c.Enabled = *req.Enabled
 	}
-	if err := s.withinCeiling(r, c); err != nil {
+	check, err := s.ceilingCheck(r, c.TenantID)
+	if err != nil {
+		return err
+	}
+	if err := check(c); err != nil {
 		return err
 	}
 	out, err := s.store.CreateRateLimit(r.Context(), s.actor(r), c)
@@ -203,32 +212,36 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// withinCeiling refuses a tenant ADMIN's row that allows more than the global rows do for its
-// tenant (the tier default, or the sign-in rows): tiers are what a tenant pays for, and the strict
-// sign-in rows are what keeps password guessing slow, so only a SUPER_ADMIN may raise limits. An
-// ADMIN may always tighten them.
-func (s *Server) withinCeiling(r *http.Request, c ratelimit.Config) error {
-	if principal(r.Context()).Role == auth.SuperAdmin || c.TenantID == "" {
-		return nil
+// ceilingCheck returns the check that refuses a tenant ADMIN's row allowing more than the global
+// rows do for tenantID (the tier default, or the sign-in rows): tiers are what a tenant pays for, and
+// the strict sign-in rows are what keeps password guessing slow, so only a SUPER_ADMIN may raise
+// limits. An ADMIN may always tighten them. The check itself reads nothing: it can run inside the
+// store's transaction, on the row as changed.
+func (s *Server) ceilingCheck(r *http.Request, tenantID string) (func(ratelimit.Config) error, error) {
+	none := func(ratelimit.Config) error { return nil }
+	if principal(r.Context()).Role == auth.SuperAdmin || tenantID == "" {
+		return none, nil
 	}
-	tl, _, err := s.store.TenantLimits(r.Context(), c.TenantID)
+	tl, _, err := s.store.TenantLimits(r.Context(), tenantID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ceiling, ok := ratelimit.Ceiling(tl, c.Endpoint)
-	if !ok {
-		return nil
-	}
-	for _, v := range []struct {
-		field      string
-		value, max int
-	}{{"per_minute", c.PerMinute, ceiling.PerMinute}, {"per_hour", c.PerHour, ceiling.PerHour}, {"burst", c.Burst, ceiling.Burst}} {
-		if v.value > v.max {
-			return &Error{Status: http.StatusForbidden, Code: "ABOVE_TIER_LIMIT", Field: v.field,
-				Message: fmt.Sprintf("an ADMIN may only lower limits: at most %d here (level %s of the %s tier); a SUPER_ADMIN can raise them", v.max, ceiling.LevelOf(), tl.Tier)}
+	return func(c ratelimit.Config) error {
+		ceiling, ok := ratelimit.Ceiling(tl, c.Endpoint)
+		if !ok {
+			return nil
 		}
-	}
-	return nil
+		for _, v := range []struct {
+			field      string
+			value, max int
+		}{{"per_minute", c.PerMinute, ceiling.PerMinute}, {"per_hour", c.PerHour, ceiling.PerHour}, {"burst", c.Burst, ceiling.Burst}} {
+			if v.value > v.max {
+				return &Error{Status: http.StatusForbidden, Code: "ABOVE_TIER_LIMIT", Field: v.field,
+					Message: fmt.Sprintf("an ADMIN may only lower limits: at most %d here (level %s of the %s tier); a SUPER_ADMIN can raise them", v.max, ceiling.LevelOf(), tl.Tier)}
+			}
+		}
+		return nil
+	}, nil
 }
 
 // validEndpoint accepts "" (every endpoint), a rate-limited route of this server, or one of the
@@ -272,11 +285,7 @@ type rateLimitPatchRequest struct {
 }
 
 func (s *Server) updateRateLimit(w http.ResponseWriter, r *http.Request) error {
-	tenantID, err := rateLimitTenant(r)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id")
+	tenantID, id, err := rateLimitTarget(r)
 	if err != nil {
 		return err
 	}
@@ -290,18 +299,12 @@ func (s *Server) updateRateLimit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	global := principal(r.Context()).Role == auth.SuperAdmin
-	if !global {
-		cur, err := s.store.GetRateLimit(r.Context(), tenantID, id)
-		if err != nil {
-			return err
-		}
-		cur.PerMinute, cur.PerHour, cur.Burst = *or(req.PerMinute, &cur.PerMinute), *or(req.PerHour, &cur.PerHour), *or(req.Burst, &cur.Burst)
-		if err := s.withinCeiling(r, cur); err != nil {
-			return err
-		}
+	check, err := s.ceilingCheck(r, tenantID)
+	if err != nil {
+		return err
 	}
 	out, err := s.store.UpdateRateLimit(r.Context(), tenantID, s.actor(r), id,
-		store.RateLimitPatch{PerMinute: req.PerMinute, PerHour: req.PerHour, Burst: req.Burst, Enabled: req.Enabled, Priority: req.Priority}, global)
+		store.RateLimitPatch{PerMinute: req.PerMinute, PerHour: req.PerHour, Burst: req.Burst, Enabled: req.Enabled, Priority: req.Priority}, global, check)
 	if err != nil {
 		return err
 	}
@@ -318,19 +321,12 @@ func or[T any](p, def *T) *T {
 }
 
 func (s *Server) deleteRateLimit(w http.ResponseWriter, r *http.Request) error {
-	tenantID, err := rateLimitTenant(r)
+	tenantID, id, err := rateLimitTarget(r)
 	if err != nil {
 		return err
 	}
-	id, err := pathID(r, "id")
+	c, err := s.store.DeleteRateLimit(r.Context(), tenantID, s.actor(r), id, principal(r.Context()).Role == auth.SuperAdmin)
 	if err != nil {
-		return err
-	}
-	c, err := s.store.GetRateLimit(r.Context(), tenantID, id)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteRateLimit(r.Context(), tenantID, s.actor(r), id, principal(r.Context()).Role == auth.SuperAdmin); err != nil {
 		return err
 	}
 	s.rateLimitsChanged(c.TenantID)

@@ -80,19 +80,16 @@ type statusData struct {
 
 func (d *statusData) serve(w http.ResponseWriter, r *http.Request) error {
 	s := d.server
-	st := s.db.Pool().Stat()
+	p := s.health.PoolStats()
 	snap := statusSnapshot{
 		Time: time.Now().UTC(),
 		Pool: poolSnapshot{
-			Acquired: st.AcquiredConns(), Idle: st.IdleConns(), Total: st.TotalConns(), Max: st.MaxConns(),
-			AcquireCount: st.AcquireCount(), AcquireSeconds: st.AcquireDuration().Seconds(),
-			WaitedCount: st.EmptyAcquireCount(), Canceled: st.CanceledAcquireCount(),
+			Acquired: p.AcquiredConnections, Idle: p.IdleConnections, Total: p.TotalConnections, Max: p.MaxConnections,
+			Utilisation: p.Utilisation, AcquireCount: p.AcquiresTotal, AcquireSeconds: p.AcquireSecondsTotal,
+			WaitedCount: p.EmptyAcquiresTotal, Canceled: p.CanceledAcquiresTotal,
 		},
 		Latency: []classLatency{},
 		Health:  d.health.get(r.Context()),
-	}
-	if snap.Pool.Max > 0 {
-		snap.Pool.Utilisation = float64(snap.Pool.Acquired) / float64(snap.Pool.Max)
 	}
 	for _, c := range db.Classes() {
 		l := classLatency{Class: c.String()}

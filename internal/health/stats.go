@@ -132,7 +132,7 @@ ORDER BY c.relpages DESC LIMIT $2`
 // Stats collects the figures; each list holds at most StatsLimit entries.
 func (c *Checker) Stats(ctx context.Context) (Stats, error) {
 	s := Stats{CollectedAt: c.now().UTC().Truncate(time.Second), LargestTables: []TableSize{}, LargestIndexes: []IndexStat{},
-		IndexUsage: IndexUsage{MostScanned: []IndexStat{}, Unused: []IndexStat{}}, Pool: c.poolStats()}
+		IndexUsage: IndexUsage{MostScanned: []IndexStat{}, Unused: []IndexStat{}}, Pool: c.PoolStats()}
 	if err := c.db.QueryRow(ctx, opStatsSince, "", "SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()",
 		nil, &s.StatisticsSince); err != nil {
 		return s, err
@@ -182,7 +182,8 @@ func (c *Checker) Stats(ctx context.Context) (Stats, error) {
 	return s, nil
 }
 
-func (c *Checker) poolStats() PoolStats {
+// PoolStats reads this instance's pool statistics (no query).
+func (c *Checker) PoolStats() PoolStats {
 	st := c.db.Pool().Stat()
 	p := PoolStats{
 		MaxConnections:          st.MaxConns(),
@@ -190,7 +191,6 @@ func (c *Checker) poolStats() PoolStats {
 		IdleConnections:         st.IdleConns(),
 		AcquiredConnections:     st.AcquiredConns(),
 		ConstructingConnections: st.ConstructingConns(),
-		Utilisation:             utilisation(c.db),
 		AcquiresTotal:           st.AcquireCount(),
 		AcquireSecondsTotal:     st.AcquireDuration().Seconds(),
 		EmptyAcquiresTotal:      st.EmptyAcquireCount(),
@@ -198,6 +198,9 @@ func (c *Checker) poolStats() PoolStats {
 		CanceledAcquiresTotal:   st.CanceledAcquireCount(),
 		NewConnectionsTotal:     st.NewConnsCount(),
 		PoolTimeoutSeconds:      c.db.Settings().PoolTimeout.Seconds(),
+	}
+	if p.MaxConnections > 0 { // from the same reading as the counts, not a second one
+		p.Utilisation = float64(p.AcquiredConnections) / float64(p.MaxConnections)
 	}
 	if p.AcquiresTotal > 0 {
 		p.AcquireAverageMS = ms(st.AcquireDuration() / time.Duration(p.AcquiresTotal))

@@ -185,8 +185,9 @@ func (s *Store) CreateRateLimit(ctx context.Context, a Actor, c ratelimit.Config
 var errGlobalRateLimit = &RuleError{Kind: Forbidden, Code: "FORBIDDEN", Message: "global rate limits are changed by SUPER_ADMIN only"}
 
 // UpdateRateLimit changes a configuration the tenant can see; a global one only with global
-// (SUPER_ADMIN). Audited with the values before and after.
-func (s *Store) UpdateRateLimit(ctx context.Context, tenantID string, a Actor, id string, p RateLimitPatch, global bool) (ratelimit.Config, error) {
+// (SUPER_ADMIN). check (nil: none) vets the row as changed, inside the transaction: an error rolls
+// the change back. Audited with the values before and after.
+func (s *Store) UpdateRateLimit(ctx context.Context, tenantID string, a Actor, id string, p RateLimitPatch, global bool, check func(ratelimit.Config) error) (ratelimit.Config, error) {
 	var out ratelimit.Config
 	err := s.db.InTx(ctx, opRateLimitsUpdate, tenantID, func(tx *db.Tx) error {
 		before, err := s.lockRateLimit(tx, tenantID, id, global)
@@ -203,16 +204,23 @@ func (s *Store) UpdateRateLimit(ctx context.Context, tenantID string, a Actor, i
 			return err
 		}
 		out = r.config()
+		if check != nil {
+			if err := check(out); err != nil {
+				return err
+			}
+		}
 		return audit(tx, before.TenantID, a, "rate_limit.updated", "rate_limit_config", id, map[string]any{"before": before, "after": out})
 	})
 	return out, err
 }
 
-// DeleteRateLimit removes a configuration the tenant can see; a global one only with global. Audited.
-func (s *Store) DeleteRateLimit(ctx context.Context, tenantID string, a Actor, id string, global bool) error {
-	return s.db.InTx(ctx, opRateLimitsDelete, tenantID, func(tx *db.Tx) error {
-		before, err := s.lockRateLimit(tx, tenantID, id, global)
-		if err != nil {
+// DeleteRateLimit removes a configuration the tenant can see; a global one only with global, and
+// returns it. Audited.
+func (s *Store) DeleteRateLimit(ctx context.Context, tenantID string, a Actor, id string, global bool) (ratelimit.Config, error) {
+	var before ratelimit.Config
+	err := s.db.InTx(ctx, opRateLimitsDelete, tenantID, func(tx *db.Tx) error {
+		var err error
+		if before, err = s.lockRateLimit(tx, tenantID, id, global); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`DELETE FROM rate_limit_configs WHERE id = $1`, id); err != nil {
@@ -220,6 +228,7 @@ func (s *Store) DeleteRateLimit(ctx context.Context, tenantID string, a Actor, i
 		}
 		return audit(tx, before.TenantID, a, "rate_limit.deleted", "rate_limit_config", id, map[string]any{"before": before})
 	})
+	return before, err
 }
 
 // lockRateLimit reads and locks the row to change. A global row is refused without global; with
