@@ -118,7 +118,9 @@ func wrap(h http.HandlerFunc) handlerFunc {
 }
 
 func (s *Server) handle(pattern string, allow access, h handlerFunc) {
+	wildcards := pathWildcards(pattern)
 	var hf http.HandlerFunc = func(w http.ResponseWriter, r *http.Request) {
+		canonicalPathIDs(r, wildcards)
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
