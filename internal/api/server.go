@@ -136,7 +136,7 @@ func (s *Server) handle(pattern string, allow access, h handlerFunc) {
 
 // Handler is the whole HTTP interface, middleware included.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch))))
+	return withStandardHeaders(s.withRequestID(s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch)))))
 }
 
 // dispatch routes the request, answering unknown paths and methods with the JSON error envelope
