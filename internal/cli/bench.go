@@ -175,7 +175,7 @@ func runBench(ctx context.Context, cfg config.Config, o benchOptions, log *slog.
 		return exitFailed, err
 	}
 	defer database.close(ctx)
-	if err := db.MigrateUp(ctx, database.direct, log); err != nil {
+	if err := db.MigrateUp(ctx, database.migration, log); err != nil {
 		return exitFailed, fmt.Errorf("migrate: %w", err)
 	}
 	sc := seed.Scales[o.scale]
@@ -185,7 +185,7 @@ func runBench(ctx context.Context, cfg config.Config, o benchOptions, log *slog.
 			fmt.Fprintf(env.Stderr, "bench: seed %d/%d tenants (%d already there), %s\n", p.Done, p.Total, p.Skipped, p.Elapsed.Round(time.Second))
 		}
 	}
-	if _, err := seed.Run(ctx, database.pooled.ConnString, seed.Options{Scale: sc, Seed: o.seed, Workers: 2, Progress: progress}); err != nil {
+	if _, err := seed.Run(ctx, database.migration, seed.Options{Scale: sc, Seed: o.seed, Workers: 2, Progress: progress}); err != nil {
 		return exitFailed, err
 	}
 

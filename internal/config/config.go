@@ -48,8 +48,13 @@ type Config struct {
 	DatabaseSet bool
 	// Direct is DIRECT_DATABASE_URL parsed (migrations and advisory locks bypassing PgBouncer);
 	// DirectSet is false when unset, and then Database is used.
-	Direct          Database
-	DirectSet       bool
+	Direct    Database
+	DirectSet bool
+	// Migration is MIGRATION_DATABASE_URL parsed: the connection of the role that owns the schema,
+	// for migrations (the service's own role may not create or alter tables). MigrationSet is false
+	// when unset, and then Direct (else Database) is used.
+	Migration       Database
+	MigrationSet    bool
 	DBStartupWait   time.Duration // DB_STARTUP_WAIT, default 30s
 	PGDataDir       string        // PG_DATA_DIR, default ./var/postgres (private PostgreSQL)
 	LogFormat       string        // LOG_FORMAT: auto (default), json, text

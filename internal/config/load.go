@@ -32,7 +32,7 @@ var DefaultQueryTimeouts = QueryTimeouts{
 // because .env files often leave a trailing space or carriage return.
 //
 // It returns the first bad setting (the plain settings in the order of the Config fields, then
-// DATABASE_URL, then DIRECT_DATABASE_URL) as a *ParamError, or a *URLError for a connection
+// DATABASE_URL, then DIRECT_DATABASE_URL, then MIGRATION_DATABASE_URL) as a *ParamError, or a *URLError for a connection
 // string that is wrong as a whole: one line that start-up prints before exiting with status 2.
 // No error contains a password.
 //
@@ -79,6 +79,15 @@ func Load(getenv func(string) string) (Config, error) {
 			return Config{}, err
 		}
 		c.DirectSet = true
+	}
+	if raw := strings.TrimSpace(getenv("MIGRATION_DATABASE_URL")); raw != "" {
+		if !c.DatabaseSet {
+			return Config{}, &URLError{Var: "MIGRATION_DATABASE_URL", Msg: "is set but DATABASE_URL is not; set both, or neither to run the private PostgreSQL"}
+		}
+		if c.Migration, err = parseDatabaseURL("MIGRATION_DATABASE_URL", raw); err != nil {
+			return Config{}, err
+		}
+		c.MigrationSet = true
 	}
 	return c, nil
 }

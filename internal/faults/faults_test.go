@@ -187,7 +187,8 @@ func TestServiceKilledMidWrite(t *testing.T) {
 	require.NoError(t, err)
 	defer admin.Close(ctx)
 	port := freePort(t)
-	child := startServe(t, url+poolParams, port)
+	// As the service's role: serve refuses to start as the tables' owner.
+	child := startServe(t, dbtest.ServiceURL(t, url)+poolParams, port)
 
 	const kills = 3
 	var (
@@ -217,7 +218,7 @@ func TestServiceKilledMidWrite(t *testing.T) {
 		inTx, cuts = append(inTx, open), append(cuts, cut)
 		writes, answers, seq = append(writes, l.writes...), append(answers, as...), l.nextSeq()
 
-		child = startServe(t, url+poolParams, port)
+		child = startServe(t, dbtest.ServiceURL(t, url)+poolParams, port)
 		// Before any retry: what the kill left is consistent.
 		requireLedgerHeld(t, readState(t, adminURL, fx), fx, writes)
 	}
