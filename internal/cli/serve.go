@@ -155,13 +155,37 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 		return err
 	}
 	defer closeLimits()
-	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry), Health: checker,
-		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits})
+	metricsHandler := metrics.Handler(registry)
+	deps := api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metricsHandler, Health: checker,
+		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits}
+	if cfg.MetricsAddr != "" {
+		deps.Metrics = nil // on its own address only
+	}
+	srv := api.New(deps)
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
 		return err
 	}
-	return ServeHTTP(ctx, ln, srv.Handler(), cfg.ShutdownTimeout, log)
+	if cfg.MetricsAddr == "" {
+		return ServeHTTP(ctx, ln, srv.Handler(), cfg.ShutdownTimeout, log)
+	}
+	mln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler)
+	// The metrics listener stops with the main one, whichever way that ends.
+	mctx, stopMetrics := context.WithCancel(ctx)
+	metricsDone := make(chan error, 1)
+	go func() { metricsDone <- ServeHTTP(mctx, mln, mux, cfg.ShutdownTimeout, log.With("listener", "metrics")) }()
+	err = ServeHTTP(ctx, ln, srv.Handler(), cfg.ShutdownTimeout, log)
+	stopMetrics()
+	if merr := <-metricsDone; err == nil {
+		err = merr
+	}
+	return err
 }
 
 // ServeHTTP serves h on ln until ctx ends, then shuts down gracefully: it stops accepting, lets

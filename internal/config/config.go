@@ -67,4 +67,7 @@ type Config struct {
 	// counters live so that instances share them; "" counts in each process. It may hold a
 	// password: log RedactURL(RedisURL).
 	RedisURL string
+	// MetricsAddr is METRICS_ADDR (host:port): /metrics is served there, and no longer on Port, so
+	// that it can stay on a private interface; "" serves it on Port.
+	MetricsAddr string
 }

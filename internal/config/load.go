@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -55,8 +56,9 @@ func Load(getenv func(string) string) (Config, error) {
 			Complex:  l.duration("QUERY_TIMEOUT_COMPLEX", DefaultQueryTimeouts.Complex, false),
 			Report:   l.duration("QUERY_TIMEOUT_REPORT", DefaultQueryTimeouts.Report, false),
 		},
-		SlowQuery: l.duration("SLOW_QUERY_THRESHOLD", DefaultSlowQuery, true),
-		RedisURL:  l.redisURL("REDIS_URL"),
+		SlowQuery:   l.duration("SLOW_QUERY_THRESHOLD", DefaultSlowQuery, true),
+		RedisURL:    l.redisURL("REDIS_URL"),
+		MetricsAddr: l.listenAddr("METRICS_ADDR"),
 	}
 	if l.err != nil {
 		return Config{}, l.err
@@ -164,6 +166,21 @@ func (l *loader) duration(name string, def time.Duration, allowZero bool) time.D
 		return 0
 	}
 	return d
+}
+
+// listenAddr accepts "" or host:port with a port from 1 to 65535 (the host may be empty: every
+// interface).
+func (l *loader) listenAddr(name string) string {
+	v := l.get(name)
+	if v == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(v)
+	if _, ok := parseWhole(port, 1, 65535); err != nil || !ok {
+		l.fail(name, v, "want host:port such as 127.0.0.1:9090 or :9090")
+		return ""
+	}
+	return v
 }
 
 // redisURL accepts "" (no Redis) or a redis:// or rediss:// URL. The value in the error is redacted.

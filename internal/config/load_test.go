@@ -52,6 +52,7 @@ func TestLoadValues(t *testing.T) {
 		"QUERY_TIMEOUT_REPORT":   "2m",
 		"SLOW_QUERY_THRESHOLD":   "0",
 		"MIGRATION_DATABASE_URL": "postgresql://event_manager_owner:owner-secret@localhost:5432/event_manager",
+		"METRICS_ADDR":           "127.0.0.1:9090",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, 8080, c.Port)
@@ -73,6 +74,7 @@ func TestLoadValues(t *testing.T) {
 	require.Zero(t, c.SlowQuery)
 	require.True(t, c.MigrationSet)
 	require.Equal(t, "postgresql://event_manager_owner:owner-secret@localhost:5432/event_manager", c.Migration.ConnString)
+	require.Equal(t, "127.0.0.1:9090", c.MetricsAddr)
 }
 
 func TestLoadDatabaseDefaults(t *testing.T) {
@@ -146,6 +148,10 @@ func TestLoadErrors(t *testing.T) {
 			"DATABASE_URL":           "postgresql://u:hunter2@h/db",
 			"MIGRATION_DATABASE_URL": "postgresql://u:hunter2@h/db?connection_limit=x",
 		}, "connection_limit", `MIGRATION_DATABASE_URL: connection_limit="x" is invalid: want a whole number from 1 to 10000`},
+		{"metrics address without port", map[string]string{"METRICS_ADDR": "localhost"}, "METRICS_ADDR",
+			`METRICS_ADDR="localhost" is invalid: want host:port such as 127.0.0.1:9090 or :9090`},
+		{"metrics port 0", map[string]string{"METRICS_ADDR": ":0"}, "METRICS_ADDR",
+			`METRICS_ADDR=":0" is invalid: want host:port such as 127.0.0.1:9090 or :9090`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,7 +178,7 @@ func TestLoadEmptyMeansDefault(t *testing.T) {
 	t.Parallel()
 	names := []string{"PORT", "DATABASE_URL", "DIRECT_DATABASE_URL", "DB_STARTUP_WAIT", "PG_DATA_DIR", "LOG_FORMAT", "LOG_LEVEL",
 		"SHUTDOWN_TIMEOUT", "TOKEN_TTL", "QUERY_TIMEOUT_SIMPLE", "QUERY_TIMEOUT_STANDARD", "QUERY_TIMEOUT_COMPLEX",
-		"QUERY_TIMEOUT_REPORT", "SLOW_QUERY_THRESHOLD", "MIGRATION_DATABASE_URL"}
+		"QUERY_TIMEOUT_REPORT", "SLOW_QUERY_THRESHOLD", "MIGRATION_DATABASE_URL", "METRICS_ADDR"}
 	vars := map[string]string{}
 	for _, n := range names {
 		vars[n] = "  "
