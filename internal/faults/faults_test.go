@@ -205,7 +205,7 @@ func TestServiceKilledMidWrite(t *testing.T) {
 		l.waitAcked(t, 20, time.Minute)
 		var open int
 		require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND usename = $1 AND xact_start IS NOT NULL`, dbtest.Role(t)).Scan(&open))
+			WHERE datname = current_database() AND usename = $1 AND xact_start IS NOT NULL`, dbtest.ServiceRole(t)).Scan(&open))
 		l.stopping.Store(true) // no new request: the ones in flight are cut by the kill
 		child.kill()
 		l.stop()
