@@ -23,7 +23,7 @@ import (
 var Scenarios = []string{"runbook", "read", "mixed", "ceiling", "overload"}
 
 // Endpoints are the names Options.Endpoints accepts (the read sweep's endpoints).
-var Endpoints = []string{EndpointEvents, EndpointResults, EndpointScoresheet}
+var Endpoints = []string{EndpointEvents, EndpointEventsArchived, EndpointResults, EndpointScoresheet}
 
 // DriverAuto picks wrk when it is on PATH, else vegeta.
 const DriverAuto = "auto"
@@ -192,11 +192,14 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		"scale": sc.Name, "seed": strconv.FormatUint(o.Seed, 10), "step_duration": o.Duration.String(),
 		"write_share": strconv.FormatFloat(o.WriteShare, 'f', -1, 64), "connection_limit": strconv.Itoa(int(settings.ConnectionLimit)),
 		"pool_timeout": settings.PoolTimeout.String(), "target": o.Target, "scenarios": strings.Join(o.Scenarios, ","),
-		"driver": driver, "ceiling": "store methods the handler calls (token check + endpoint query) on a db.DB with the server's pool settings, no HTTP",
+		"driver": driver, "ceiling": "the endpoint's store call alone (its SQL and tenant setting in one pgx batch) on a db.DB with the server's pool settings, no HTTP, no token check",
+		"ceiling+token": "the ceiling after the token check the API makes (store.Authenticate): two round trips",
 	}}
 	if wrk != "" {
 		rep.Settings["wrk"] = WrkVersion(wrk)
 	}
+	perAnswer := fmt.Sprintf("%s: %d, %s: %d", EndpointEvents, fixture.LiveEvents, EndpointEventsArchived, fixture.ArchivedEvents)
+	rep.Settings["events_per_answer"] = perAnswer
 	add := func(rows []Row, err error) error {
 		if err != nil {
 			return err
@@ -255,7 +258,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 
 	FillRatios(rep.Rows)
-	fmt.Fprintf(o.Stdout, "\nload driver: %s\n\n", driverNote(wrk))
+	fmt.Fprintf(o.Stdout, "\nload driver: %s\nevents per answer: %s\n\n", driverNote(wrk), perAnswer)
 	if err := WriteTable(o.Stdout, rep.Rows); err != nil {
 		return rep, err
 	}
@@ -285,7 +288,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 }
 
 // runSweeps runs the runbook, then each endpoint's sweep: at every concurrency the API step and,
-// right after it, the ceiling step, so that both see the same machine. wrk is wrk's binary when
+// right after it, the ceiling steps (the query alone, then with the token check), so that all
+// three see the same machine. wrk is wrk's binary when
 // it drives the read sweep's API steps.
 func runSweeps(ctx context.Context, o Options, wrk, base string, pid int, w map[string]Workload, add func([]Row, error) error) error {
 	if o.has("runbook") {
@@ -320,6 +324,9 @@ func runSweeps(ctx context.Context, o Options, wrk, base string, pid int, w map[
 			}
 			if o.has("ceiling") {
 				if err := add(RunCeiling(ctx, step)); err != nil {
+					return err
+				}
+				if err := add(RunCeilingToken(ctx, step)); err != nil {
 					return err
 				}
 			}

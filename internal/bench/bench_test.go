@@ -55,9 +55,14 @@ func TestRunMeasuresAndReports(t *testing.T) {
 		require.Positive(t, r.RPS, r.Mode)
 		modes[r.Mode] = r
 	}
-	require.Contains(t, modes, bench.ModeAPI)
-	require.Contains(t, modes, bench.ModeCeiling)
+	require.Len(t, modes, 3)
+	for _, m := range []string{bench.ModeAPI, bench.ModeCeiling, bench.ModeCeilingToken} {
+		require.Contains(t, modes, m)
+	}
 	require.Positive(t, modes[bench.ModeAPI].CeilingRatio, "the API row is paired with its ceiling")
+	require.Positive(t, modes[bench.ModeCeilingToken].CeilingRatio, "so is the token-check row")
+	require.Zero(t, modes[bench.ModeCeiling].CeilingRatio)
+	require.Contains(t, table.String(), "events per answer: events: ")
 	require.Contains(t, table.String(), "API/ceiling")
 	for _, name := range []string{"bench-results.json", "bench-chart.svg", "bench-server.log"} {
 		require.FileExists(t, filepath.Join(out, name))

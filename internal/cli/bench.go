@@ -22,9 +22,13 @@ and tokens there, and runs the ceiling on it); --pid names the server process to
 
 Scenarios (--scenario, comma-separated; default runbook,read,mixed,ceiling):
   runbook   the runbook's validation: 1000 requests at concurrency 50 on GET /api/v1/events
-  read      closed loop at each --concurrency on the events list, category results, scoresheet
+  read      closed loop at each --concurrency on each --endpoints: the events list (events: the
+            live events, 5 on a seeded tenant; events-archived: ?archived=true, a page of 50),
+            category results, scoresheet
   mixed     judges submitting scores (--write-share of requests) while others read results
-  ceiling   the same store calls as read and mixed, run directly through pgx, without HTTP
+  ceiling   after each read and mixed step, two rows without HTTP: "ceiling", the endpoint's
+            query alone (the same SQL and tenant setting in one pgx batch, no token check), and
+            "ceiling+token", the same after the token check; API/ceiling is the API's share of it
   overload  events list at concurrency 50 and 1000 on a server with connection_limit=10; checks
             that every answer is 2xx or 503 DB_POOL_TIMEOUT, none slower than pool_timeout + 1 s,
             peak RSS under 200 MB, and throughput at 1000 at least 80 % of that at 50
@@ -55,7 +59,7 @@ func benchCommand(ctx context.Context, args []string, env Env) int {
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the generator (the bench tenant is the first tenant of this seed)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each closed-loop step")
 	concurrency := fs.String("concurrency", "10,50,200,1000", "concurrencies of the read and mixed sweeps")
-	endpoints := fs.String("endpoints", "events,results,scoresheet", "endpoints of the read sweep")
+	endpoints := fs.String("endpoints", strings.Join(bench.Endpoints, ","), "endpoints of the read sweep: "+strings.Join(bench.Endpoints, ", "))
 	fs.Float64Var(&o.WriteShare, "write-share", 0.2, "share of score submissions in the mixed scenario (0 to 1)")
 	fs.IntVar(&o.Writers, "writers", 20, "judges who submit scores in the mixed scenario")
 	fs.StringVar(&o.Out, "out", ".", "folder of bench-results.json, bench-chart.svg and bench-server.log")
