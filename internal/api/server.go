@@ -45,6 +45,7 @@ type Server struct {
 	// limitsWarned is when the last "rate limits unavailable" warning was logged (UnixNano).
 	limitsWarned atomic.Int64
 	limited      map[string]bool // route patterns under rate limits, for the admin API's validation
+	patterns     []string        // every route pattern, in registration order
 	mux          *http.ServeMux
 
 	httpMetrics *metrics.HTTP
@@ -118,6 +119,7 @@ func wrap(h http.HandlerFunc) handlerFunc {
 }
 
 func (s *Server) handle(pattern string, allow access, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	var hf http.HandlerFunc = func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
