@@ -70,4 +70,9 @@ type Config struct {
 	// MetricsAddr is METRICS_ADDR (host:port): /metrics is served there, and no longer on Port, so
 	// that it can stay on a private interface; "" serves it on Port.
 	MetricsAddr string
+	// SignInLinkTTL is SIGN_IN_LINK_TTL: how long a judge's sign-in link may be used (default 15m).
+	SignInLinkTTL time.Duration
+	// PublicURL is PUBLIC_URL: the address people open sign-in and audience links at ("" takes the
+	// request's host).
+	PublicURL string
 }
