@@ -31,8 +31,9 @@ const versionBeforeOnePerPath = 8
 // Each run first deletes the cells it will write, so that every submission inserts its scores as on
 // the night, then VACUUMs and CHECKPOINTs the tables, untimed. The states alternate in one process
 // (before, after, after, before, before, after: sub-benchmarks "before", "after", "after#01", ...).
-// Besides the rates it reports the WAL written per score, which index maintenance drives and
-// which, unlike the rates, does not move with the machine's other load:
+// Besides the rates it reports the WAL written per score: index maintenance drives it, and it
+// moves much less than the rates with the machine's other load (full-page images after a
+// checkpoint still vary):
 //
 //	go test -run '^$' -bench BenchmarkScoreWrites -benchtime 300x ./internal/bench/
 //
