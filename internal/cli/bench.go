@@ -58,6 +58,7 @@ func benchCommand(ctx context.Context, args []string, env Env) int {
 	fs.StringVar(&o.Scale, "scale", "medium", "seed scale of the data: small, medium or large")
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the generator (the bench tenant is the first tenant of this seed)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each closed-loop step")
+	fs.IntVar(&o.Rounds, "rounds", 1, "times the read and mixed sweeps run, one after the other; with more than one, the medians follow the table")
 	concurrency := fs.String("concurrency", "10,50,200,1000", "concurrencies of the read and mixed sweeps")
 	endpoints := fs.String("endpoints", strings.Join(bench.Endpoints, ","), "endpoints of the read sweep: "+strings.Join(bench.Endpoints, ", "))
 	fs.Float64Var(&o.WriteShare, "write-share", 0.2, "share of score submissions in the mixed scenario (0 to 1)")
