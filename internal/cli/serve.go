@@ -116,6 +116,7 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	defer closeLimits()
 	hub := live.NewHub(0, log)
 	hub.Listen(listener)
+	hub.Register(registry)
 	go listener.Run(ctx)
 	// Open streams end with the service, so that the graceful shutdown is not held up by them.
 	go func() { <-ctx.Done(); hub.Close() }()
