@@ -146,7 +146,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			fmt.Fprintf(o.Progress, "bench: seed %d/%d tenants (%d already there), %s\n", p.Done, p.Total, p.Skipped, p.Elapsed.Round(time.Second))
 		}
 	}
-	if _, err := seed.Run(ctx, o.Database.ConnString, seed.Options{Scale: sc, Seed: o.Seed, Workers: 2, Progress: progress}); err != nil {
+	// As the owner (DirectURL): the seed ends with ANALYZE, which only a table's owner may run.
+	if _, err := seed.Run(ctx, o.DirectURL, seed.Options{Scale: sc, Seed: o.Seed, Workers: 2, Progress: progress}); err != nil {
 		return Report{}, err
 	}
 

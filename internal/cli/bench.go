@@ -104,7 +104,8 @@ func benchCommand(ctx context.Context, args []string, env Env) int {
 		return exitFailed
 	}
 	defer database.close(ctx)
-	o.Database, o.DirectURL, o.DatabaseURL = database.pooled, database.direct, database.pooled.ConnString
+	// Migrations and the seed (which ends with ANALYZE) run as the schema's owner.
+	o.Database, o.DirectURL, o.DatabaseURL = database.pooled, database.migration, database.pooled.ConnString
 	if cfg.DatabaseSet {
 		o.DatabaseURL = env.Getenv("DATABASE_URL")
 	}
