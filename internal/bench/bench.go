@@ -20,7 +20,7 @@ import (
 )
 
 // Scenarios are the names Options.Scenarios accepts, in the order they run.
-var Scenarios = []string{"runbook", "read", "mixed", "ceiling", "overload"}
+var Scenarios = []string{"runbook", "read", "mixed", "ceiling", "overload", "event-night"}
 
 // Endpoints are the names Options.Endpoints accepts (the read sweep's endpoints).
 var Endpoints = []string{EndpointEvents, EndpointEventsArchived, EndpointResults, EndpointScoresheet}
@@ -55,7 +55,8 @@ type Options struct {
 	// the medians over the rounds. 0 is one round.
 	Rounds     int
 	WriteShare float64 // share of score submissions in the mixed scenario (0 to 1)
-	Writers    int     // judges who submit scores in the mixed scenario
+	Writers    int     // judges who submit scores in the mixed and event-night scenarios
+	Boards     int     // boards streaming in the event-night scenario
 	// ConnectionLimit, when above 0, is the connection_limit of the server started and of the
 	// ceiling's pool.
 	ConnectionLimit int
@@ -110,6 +111,9 @@ func (o Options) Validate() error {
 	}
 	if o.Rounds < 0 {
 		return errors.New("rounds must be 1 or more")
+	}
+	if o.has("event-night") && (o.Boards < 1 || o.Writers < 1) {
+		return errors.New("the event-night scenario needs at least one judge (writers) and one board")
 	}
 	if o.Target != "" && o.has("overload") && o.PID == 0 {
 		return errors.New("the overload scenario against a target needs its pid (its RSS is part of the check)")
@@ -262,6 +266,16 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		overload = CheckOverload(rep.Rows, osettings.PoolTimeout)
 		if !overload.Holds() {
 			failed = append(failed, "overload")
+		}
+	}
+
+	if o.has("event-night") {
+		en, err := runEventNight(ctx, o, startServer, serverURL, fixture, pool)
+		if err != nil {
+			return rep, err
+		}
+		if len(en.Problems()) > 0 {
+			failed = append(failed, "event-night")
 		}
 	}
 

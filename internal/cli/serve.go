@@ -161,6 +161,7 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	defer closeLimits()
 	hub := live.NewHub(0, log)
 	hub.Listen(listener)
+	hub.Register(registry)
 	go listener.Run(ctx)
 	// Open streams end with the service, so that the graceful shutdown is not held up by them.
 	go func() { <-ctx.Done(); hub.Close() }()
@@ -233,7 +234,8 @@ func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, shutdownTim
 	return nil
 }
 
-// purgeInterval is how often expired sessions and idempotency keys past their retention are
+// purgeInterval is how often expired sessions, sign-in links a day past their expiry and
+// idempotency keys past their retention are
 // deleted. Expired tokens are already refused (the token check compares expires_at); the purge only
 // keeps the tables small. Every instance runs it: the DELETEs are idempotent and bounded.
 const purgeInterval = 10 * time.Minute
@@ -250,6 +252,11 @@ func purgeExpired(ctx context.Context, st *store.Store, log *slog.Logger) {
 				log.Warn("purging expired sessions failed", "error", err.Error())
 			} else if n > 0 {
 				log.Info("purged expired sessions", "count", n)
+			}
+			if n, err := st.DeleteExpiredSignInLinks(ctx); err != nil {
+				log.Warn("purging expired sign-in links failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("purged expired sign-in links", "count", n)
 			}
 			if n, err := st.PurgeIdempotencyKeys(ctx, store.IdempotencyKeyRetention); err != nil {
 				log.Warn("purging old idempotency keys failed", "error", err.Error())
