@@ -17,6 +17,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
+	"github.com/eventmanager/eventmanager/internal/pglisten"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/redistest"
 	"github.com/eventmanager/eventmanager/internal/store"
@@ -343,7 +344,7 @@ func newLimitedInstanceWith(t *testing.T, url string, limiter ratelimit.Limiter)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cache := ratelimit.NewCache(st, time.Hour) // only a notification can refresh it within the test
 	listening := make(chan struct{}, 1)
-	l := ratelimit.NewListener(settings.ConnString, cache, log)
+	l := pglisten.New(settings.ConnString, ratelimit.Channel, cache, log)
 	l.OnListen = func() {
 		select {
 		case listening <- struct{}{}:

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/eventmanager/eventmanager/internal/config"
+	"github.com/eventmanager/eventmanager/internal/pglisten"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,7 +24,7 @@ func startRateLimits(ctx context.Context, cfg config.Config, st *store.Store, di
 			"set it so that rate-limit changes reach this instance within a second (LISTEN needs a direct connection)")
 	}
 	cache := ratelimit.NewCache(st, 0)
-	go ratelimit.NewListener(directURL, cache, log).Run(ctx)
+	go pglisten.New(directURL, ratelimit.Channel, cache, log).Run(ctx)
 	local := ratelimit.NewMemory(nil)
 	if cfg.RedisURL == "" {
 		log.Info("rate limits: counting in process (REDIS_URL not set)")

@@ -1,26 +1,35 @@
-package ratelimit
+// Package pglisten keeps one PostgreSQL LISTEN open and hands each notification to an in-process
+// cache, so that every instance drops what another instance changed.
+package pglisten
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// Channel is the NOTIFY channel of migration 00005's triggers; the payload is the tenant id of the
-// changed row, "" for a global row.
-const Channel = "rate_limit_configs"
+// Target is the cache a Listener keeps current.
+type Target interface {
+	// Invalidate handles the payload of one notification.
+	Invalidate(payload string)
+	// Flush drops everything: notifications may have been missed.
+	Flush()
+}
 
 // Listener holds one connection of its own, outside the pool (LISTEN needs a session; a pooled
 // connection would be given back, and PgBouncer in transaction mode cannot hold one), and hands
-// every notification to the cache. When the connection breaks it reconnects with backoff and flushes
-// the cache: notifications sent while it was away are lost.
+// every notification on its channel to the target. When the connection breaks it reconnects with
+// backoff and flushes the target: notifications sent while it was away are lost.
 type Listener struct {
 	connString string
-	cache      *Cache
+	channel    string
+	target     Target
 	log        *slog.Logger
+	listening  atomic.Bool
 	// OnListen, if set, is called after each successful LISTEN (tests wait for it).
 	OnListen func()
 	// MinBackoff and MaxBackoff bound the wait between reconnection attempts.
@@ -29,30 +38,35 @@ type Listener struct {
 	PingEvery time.Duration
 }
 
-// NewListener returns a listener that invalidates cache. connString must reach PostgreSQL
+// New returns a listener of channel that invalidates target. connString must reach PostgreSQL
 // directly (DIRECT_DATABASE_URL when DATABASE_URL goes through PgBouncer).
-func NewListener(connString string, cache *Cache, log *slog.Logger) *Listener {
+func New(connString, channel string, target Target, log *slog.Logger) *Listener {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Listener{connString: connString, cache: cache, log: log,
+	return &Listener{connString: connString, channel: channel, target: target, log: log,
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, PingEvery: 30 * time.Second}
 }
+
+// Listening reports whether the LISTEN is in place, so that notifications reach the target. A
+// cache that must never serve a revoked entry bypasses itself while it is false.
+func (l *Listener) Listening() bool { return l.listening.Load() }
 
 // Run listens until ctx ends.
 func (l *Listener) Run(ctx context.Context) {
 	backoff := l.MinBackoff
 	for ctx.Err() == nil {
 		err := l.session(ctx)
+		l.listening.Store(false)
 		if ctx.Err() != nil {
 			return
 		}
 		// Whatever was missed while disconnected is dropped from the cache.
-		l.cache.Flush()
+		l.target.Flush()
 		if errors.Is(err, errListenedLong) {
 			backoff = l.MinBackoff
 		}
-		l.log.Warn("rate-limit listener disconnected; reconnecting", "error", err.Error(), "backoff", backoff.String())
+		l.log.Warn("listener disconnected; reconnecting", "channel", l.channel, "error", err.Error(), "backoff", backoff.String())
 		select {
 		case <-ctx.Done():
 			return
@@ -80,13 +94,14 @@ func (l *Listener) session(ctx context.Context) error {
 		_ = conn.Close(cctx)
 	}()
 	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	_, err = conn.Exec(lctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize())
+	_, err = conn.Exec(lctx, "LISTEN "+pgx.Identifier{l.channel}.Sanitize())
 	cancel()
 	if err != nil {
 		return err
 	}
 	// Changes made before LISTEN are not notified: start from an empty cache.
-	l.cache.Flush()
+	l.target.Flush()
+	l.listening.Store(true)
 	if l.OnListen != nil {
 		l.OnListen()
 	}
@@ -96,7 +111,7 @@ func (l *Listener) session(ctx context.Context) error {
 		cancel()
 		switch {
 		case err == nil:
-			l.cache.Invalidate(n.Payload)
+			l.target.Invalidate(n.Payload)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded):
