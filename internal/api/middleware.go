@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -86,6 +85,7 @@ type logFields struct {
 	pattern  string
 	userID   string
 	tenantID string
+	clientIP string // see clientAddress
 }
 
 type logFieldsKey struct{}
@@ -96,7 +96,7 @@ func (s *Server) withLogging(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		fields := &logFields{}
+		fields := &logFields{clientIP: clientAddress(r, s.trustedProxies)}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), logFieldsKey{}, fields)))
 		if rec.status == 0 {
 			rec.status = http.StatusOK
@@ -114,7 +114,7 @@ func (s *Server) withLogging(next http.Handler) http.Handler {
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("user_id", fields.userID),
 			slog.String("tenant_id", fields.tenantID),
-			slog.String("remote", clientIP(r)),
+			slog.String("remote", fields.clientIP),
 		)
 	})
 }
@@ -143,11 +143,7 @@ func (s *Server) authenticated(allow access, next http.HandlerFunc) http.Handler
 			s.writeError(w, r, errUnauthenticated)
 			return
 		}
-		p, err := s.store.Authenticate(r.Context(), token)
-		if errors.Is(err, db.ErrNotFound) {
-			s.writeError(w, r, errUnauthenticated)
-			return
-		}
+		p, err := s.Authenticate(r, token)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -163,13 +159,33 @@ func (s *Server) authenticated(allow access, next http.HandlerFunc) http.Handler
 	}
 }
 
-// clientIP is the peer address. X-Forwarded-For is not trusted: no proxy is configured.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return ""
+// Authenticate checks a token of the client of r, whatever carried it (a bearer header, a session
+// cookie): from the session cache, else in the database, unless the client's address has failed
+// too many checks (then 429 before any lookup). It returns the principal, errUnauthenticated, the
+// 429 error or a database error.
+func (s *Server) Authenticate(r *http.Request, token string) (auth.Principal, error) {
+	h := auth.HashToken(token)
+	if p, ok := s.sessions.Get(h); ok {
+		return p, nil
 	}
-	return host
+	addr := addressBucket(clientIP(r))
+	if retry, blocked := s.tokenFailures.Blocked(addr); blocked {
+		return auth.Principal{}, tooManyFailures(retry)
+	}
+	p, err := s.sessions.Load(r.Context(), h)
+	if errors.Is(err, db.ErrNotFound) {
+		if retry, over := s.tokenFailures.Fail(r.Context(), addr); over {
+			return auth.Principal{}, tooManyFailures(retry)
+		}
+		return auth.Principal{}, errUnauthenticated
+	}
+	return p, err
+}
+
+func tooManyFailures(retry time.Duration) error {
+	return &Error{Status: http.StatusTooManyRequests, Code: "RATE_LIMITED",
+		Message:    "too many failed token checks from this address: retry after the number of seconds in Retry-After",
+		RetryAfter: max(ceilSeconds(retry), 1)}
 }
 
 // levelFor logs failures of the service (5xx) as warnings, everything else as info.

@@ -3,6 +3,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/sessioncache"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -31,6 +33,13 @@ type Deps struct {
 	// RateLimits enforces rate_limit_configs on every route but the probes; nil builds one that
 	// counts in process and reads the configurations through Store (see ratelimit_middleware.go).
 	RateLimits *ratelimit.Enforcer
+	// Sessions caches verified tokens; nil checks every token in the database.
+	Sessions *sessioncache.Cache
+	// TokenFailures limits failed token checks per client address; nil allows
+	// ratelimit.DefaultFailuresPerMinute, counted in process.
+	TokenFailures *ratelimit.Failures
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 }
 
 // Server holds the API's dependencies; its Handler serves every route.
@@ -43,9 +52,13 @@ type Server struct {
 	health   *health.Checker
 	limits   *ratelimit.Enforcer
 	// limitsWarned is when the last "rate limits unavailable" warning was logged (UnixNano).
-	limitsWarned atomic.Int64
-	limited      map[string]bool // route patterns under rate limits, for the admin API's validation
-	mux          *http.ServeMux
+	limitsWarned   atomic.Int64
+	limited        map[string]bool // route patterns under rate limits, for the admin API's validation
+	sessions       *sessioncache.Cache
+	tokenFailures  *ratelimit.Failures
+	trustedProxies []netip.Prefix
+	ready          readiness
+	mux            *http.ServeMux
 
 	httpMetrics *metrics.HTTP
 	queryWindow *metrics.Window
@@ -70,6 +83,13 @@ func New(d Deps) *Server {
 	s.limits = d.RateLimits
 	if s.limits == nil {
 		s.limits = defaultRateLimits(d.Store, s.log)
+	}
+	s.sessions, s.tokenFailures, s.trustedProxies = d.Sessions, d.TokenFailures, d.TrustedProxies
+	if s.sessions == nil {
+		s.sessions = sessioncache.New(d.Store, sessioncache.Options{})
+	}
+	if s.tokenFailures == nil {
+		s.tokenFailures = ratelimit.NewFailures(ratelimit.NewMemory(nil), ratelimit.DefaultFailuresPerMinute)
 	}
 	s.routes()
 	return s

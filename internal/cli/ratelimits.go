@@ -7,6 +7,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/pglisten"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/sessioncache"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -20,8 +21,8 @@ func startRateLimits(ctx context.Context, cfg config.Config, st *store.Store, di
 	if cfg.Database.PgBouncer && !cfg.DirectSet {
 		// LISTEN through PgBouncer in transaction mode loses notifications without an error: other
 		// instances' changes would then only be seen when cached limits expire.
-		log.Warn("rate limits: DATABASE_URL goes through PgBouncer and DIRECT_DATABASE_URL is not set; " +
-			"set it so that rate-limit changes reach this instance within a second (LISTEN needs a direct connection)")
+		log.Warn("DATABASE_URL goes through PgBouncer and DIRECT_DATABASE_URL is not set; " +
+			"set it so that rate-limit changes and session revocations reach this instance within a second (LISTEN needs a direct connection)")
 	}
 	cache := ratelimit.NewCache(st, 0)
 	go pglisten.New(directURL, ratelimit.Channel, cache, log).Run(ctx)
@@ -36,4 +37,23 @@ func startRateLimits(ctx context.Context, cfg config.Config, st *store.Store, di
 	}
 	log.Info("rate limits: counting in Redis", "url", config.RedactURL(cfg.RedisURL))
 	return ratelimit.NewEnforcer(cache, ratelimit.NewFallback(rd, local, log, m.Fallback), m, log), func() { _ = rd.Close() }, nil
+}
+
+// startSessionCache builds the cache of verified sessions, invalidated by NOTIFY (a listener on its
+// own connection to directURL, running until ctx ends; while it is down the cache is bypassed).
+func startSessionCache(ctx context.Context, cfg config.Config, st *store.Store, directURL string, log *slog.Logger) *sessioncache.Cache {
+	cache := sessioncache.New(st, sessioncache.Options{Size: cfg.AuthCacheSize, TTL: cfg.AuthCacheTTL})
+	switch {
+	case cfg.AuthCacheTTL <= 0:
+		log.Info("session cache off (AUTH_CACHE_TTL=0): every request checks its token in the database")
+		return cache
+	case cfg.Database.PgBouncer && !cfg.DirectSet:
+		// Through PgBouncer the LISTEN would seem to work and hear nothing: fail closed.
+		log.Warn("session cache off: LISTEN needs DIRECT_DATABASE_URL beside a PgBouncer DATABASE_URL; every request checks its token in the database")
+		return cache
+	}
+	l := pglisten.New(directURL, sessioncache.Channel, cache, log)
+	cache.UseListener(l)
+	go l.Run(ctx)
+	return cache
 }

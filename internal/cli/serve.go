@@ -16,6 +16,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
+	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -111,7 +112,10 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	}
 	defer closeLimits()
 	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry), Health: checker,
-		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits})
+		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits,
+		Sessions:       startSessionCache(ctx, cfg, st, database.direct, log),
+		TokenFailures:  ratelimit.NewFailures(limits.Limiter(), cfg.AuthFailuresPerMinute),
+		TrustedProxies: cfg.TrustedProxies})
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
 		return err
