@@ -92,9 +92,9 @@ func rateLimitAnswer(w http.ResponseWriter, res ratelimit.Result) error {
 		return nil
 	}
 	h := w.Header()
-	h["Ratelimit-Limit"] = []string{strconv.Itoa(res.Limit)}
-	h["Ratelimit-Remaining"] = []string{strconv.Itoa(res.Remaining)}
-	h["Ratelimit-Reset"] = []string{strconv.Itoa(ceilSeconds(res.Reset))}
+	// One backing array for the three values: one allocation instead of three, on every request.
+	v := []string{strconv.Itoa(res.Limit), strconv.Itoa(res.Remaining), strconv.Itoa(ceilSeconds(res.Reset))}
+	h["Ratelimit-Limit"], h["Ratelimit-Remaining"], h["Ratelimit-Reset"] = v[0:1:1], v[1:2:2], v[2:3:3]
 	if res.Allowed {
 		return nil
 	}

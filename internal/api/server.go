@@ -120,6 +120,7 @@ func (s *Server) routes() {
 	s.databaseHealthRoutes()
 	s.statusRoutes()
 	s.rateLimitRoutes()
+	s.mux.HandleFunc("/", s.unmatched)
 }
 
 // Handle adds a route; tests use it to add routes of their own (a deliberately slow one).
@@ -149,25 +150,27 @@ func (s *Server) handle(pattern string, allow access, h handlerFunc) {
 		hf = s.authenticated(allow, s.rateLimited(hf))
 		s.markLimited(pattern)
 	}
-	s.mux.Handle(pattern, hf)
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The route names the request in the log and the metrics, whatever the answer.
+		if f, ok := r.Context().Value(logFieldsKey{}).(*logFields); ok {
+			f.pattern = r.Pattern
+		}
+		hf(w, r)
+	}))
 }
 
 // Handler is the whole HTTP interface, middleware included.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch))))
+	return s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch)))
 }
 
-// dispatch routes the request, answering unknown paths and methods with the JSON error envelope
-// instead of net/http's plain text.
-func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
-	// mux.Handler only finds the route; mux.ServeHTTP also fills in the path values.
-	if _, pattern := s.mux.Handler(r); pattern != "" {
-		if f, ok := r.Context().Value(logFieldsKey{}).(*logFields); ok {
-			f.pattern = pattern
-		}
-		s.mux.ServeHTTP(w, r)
-		return
-	}
+// dispatch routes the request. Unknown paths and methods reach the catch-all "/" (registered last
+// by routes), which answers with the JSON error envelope instead of net/http's plain text.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// unmatched answers a request no route matched: 405 with Allow when the path exists with other
+// methods, 404 otherwise.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	if allowed := s.allowedMethods(r); allowed != "" {
 		w.Header().Set("Allow", allowed)
 		s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Message: "allowed: " + allowed})
@@ -181,7 +184,7 @@ func (s *Server) allowedMethods(r *http.Request) string {
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, p := s.mux.Handler(probe); p != "" {
+		if _, p := s.mux.Handler(probe); p != "" && p != "/" {
 			if allowed != "" {
 				allowed += ", "
 			}
