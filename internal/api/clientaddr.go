@@ -73,7 +73,7 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 	return false
 }
 
-// addressBucket is the per-address bucket of a client (sign-in attempts, failed token checks): its
+// addressBucket is the per-address bucket of a client (sign-in attempts, failed token checks, public routes): its
 // IPv4 address, or the /64 of an IPv6 one, since a single client usually holds a whole /64 and
 // could rotate through it.
 func addressBucket(ip string) string {

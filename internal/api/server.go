@@ -33,6 +33,8 @@ type Deps struct {
 	// RateLimits enforces rate_limit_configs on every route but the probes; nil builds one that
 	// counts in process and reads the configurations through Store (see ratelimit_middleware.go).
 	RateLimits *ratelimit.Enforcer
+	// Live configures live streams, device reports and sign-in and audience links (see live.go).
+	Live Live
 	// Sessions caches verified tokens; nil checks every token in the database.
 	Sessions *sessioncache.Cache
 	// TokenFailures limits failed token checks per client address; nil allows
@@ -54,6 +56,8 @@ type Server struct {
 	// limitsWarned is when the last "rate limits unavailable" warning was logged (UnixNano).
 	limitsWarned   atomic.Int64
 	limited        map[string]bool // route patterns under rate limits, for the admin API's validation
+	patterns       []string        // every route pattern, in registration order
+	live           *liveState
 	sessions       *sessioncache.Cache
 	tokenFailures  *ratelimit.Failures
 	trustedProxies []netip.Prefix
@@ -81,6 +85,7 @@ func New(d Deps) *Server {
 	}
 	s.httpMetrics, s.queryWindow = d.HTTPMetrics, d.QueryWindow
 	s.limits = d.RateLimits
+	s.live = newLiveState(d.Live)
 	if s.limits == nil {
 		s.limits = defaultRateLimits(d.Store, s.log)
 	}
@@ -120,6 +125,7 @@ func (s *Server) routes() {
 	s.databaseHealthRoutes()
 	s.statusRoutes()
 	s.rateLimitRoutes()
+	s.liveRoutes()
 	s.mux.HandleFunc("/", s.unmatched)
 }
 
@@ -139,7 +145,10 @@ func wrap(h http.HandlerFunc) handlerFunc {
 }
 
 func (s *Server) handle(pattern string, allow access, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	wildcards := pathWildcards(pattern)
 	var hf http.HandlerFunc = func(w http.ResponseWriter, r *http.Request) {
+		canonicalPathIDs(r, wildcards)
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -161,7 +170,7 @@ func (s *Server) handle(pattern string, allow access, h handlerFunc) {
 
 // Handler is the whole HTTP interface, middleware included.
 func (s *Server) Handler() http.Handler {
-	return s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch)))
+	return withStandardHeaders(s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch))))
 }
 
 // dispatch routes the request. Unknown paths and methods reach the catch-all "/" (registered last

@@ -59,11 +59,11 @@ func newCachedInstance(t *testing.T, o instanceOptions) *cachedInstance {
 		if listenURL == "" {
 			listenURL = settings.ConnString
 		}
-		in.listener = pglisten.New(listenURL, sessioncache.Channel, cache, log)
+		in.listener = pglisten.New(listenURL, log)
 		if o.slowBackoff {
 			in.listener.MinBackoff, in.listener.MaxBackoff = time.Hour, time.Hour
 		}
-		cache.UseListener(in.listener)
+		cache.Listen(in.listener)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { in.listener.Run(ctx); close(done) }()

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -19,6 +20,7 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultTokenTTL        = 12 * time.Hour
 	DefaultSlowQuery       = 100 * time.Millisecond
+	DefaultSignInLinkTTL   = 15 * time.Minute
 	DefaultAuthCacheSize   = 10000
 	DefaultAuthCacheTTL    = 30 * time.Second
 	DefaultAuthFailures    = 30
@@ -37,7 +39,7 @@ var DefaultQueryTimeouts = QueryTimeouts{
 // because .env files often leave a trailing space or carriage return.
 //
 // It returns the first bad setting (the plain settings in the order of the Config fields, then
-// DATABASE_URL, then DIRECT_DATABASE_URL) as a *ParamError, or a *URLError for a connection
+// DATABASE_URL, then DIRECT_DATABASE_URL, then MIGRATION_DATABASE_URL) as a *ParamError, or a *URLError for a connection
 // string that is wrong as a whole: one line that start-up prints before exiting with status 2.
 // No error contains a password.
 //
@@ -62,6 +64,10 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		SlowQuery: l.duration("SLOW_QUERY_THRESHOLD", DefaultSlowQuery, true),
 		RedisURL:  l.redisURL("REDIS_URL"),
+		// A sign-in link is a password for its lifetime: minutes, not days.
+		SignInLinkTTL: l.boundedDuration("SIGN_IN_LINK_TTL", DefaultSignInLinkTTL, time.Minute, 24*time.Hour),
+		PublicURL:     l.publicURL("PUBLIC_URL"),
+		MetricsAddr:   l.listenAddr("METRICS_ADDR"),
 
 		AuthCacheSize:         l.whole("AUTH_CACHE_SIZE", DefaultAuthCacheSize, 1, 10_000_000),
 		AuthCacheTTL:          l.duration("AUTH_CACHE_TTL", DefaultAuthCacheTTL, true),
@@ -89,6 +95,15 @@ func Load(getenv func(string) string) (Config, error) {
 			return Config{}, err
 		}
 		c.DirectSet = true
+	}
+	if raw := strings.TrimSpace(getenv("MIGRATION_DATABASE_URL")); raw != "" {
+		if !c.DatabaseSet {
+			return Config{}, &URLError{Var: "MIGRATION_DATABASE_URL", Msg: "is set but DATABASE_URL is not; set both, or neither to run the private PostgreSQL"}
+		}
+		if c.Migration, err = parseDatabaseURL("MIGRATION_DATABASE_URL", raw); err != nil {
+			return Config{}, err
+		}
+		c.MigrationSet = true
 	}
 	return c, nil
 }
@@ -207,6 +222,21 @@ func (l *loader) duration(name string, def time.Duration, allowZero bool) time.D
 	return d
 }
 
+// listenAddr accepts "" or host:port with a port from 1 to 65535 (the host may be empty: every
+// interface).
+func (l *loader) listenAddr(name string) string {
+	v := l.get(name)
+	if v == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(v)
+	if _, ok := parseWhole(port, 1, 65535); err != nil || !ok {
+		l.fail(name, v, "want host:port such as 127.0.0.1:9090 or :9090")
+		return ""
+	}
+	return v
+}
+
 // redisURL accepts "" (no Redis) or a redis:// or rediss:// URL. The value in the error is redacted.
 func (l *loader) redisURL(name string) string {
 	v := l.get(name)
@@ -219,4 +249,29 @@ func (l *loader) redisURL(name string) string {
 		return ""
 	}
 	return v
+}
+
+// boundedDuration reads a duration from lo to hi.
+func (l *loader) boundedDuration(name string, def, lo, hi time.Duration) time.Duration {
+	d := l.duration(name, def, false)
+	if l.err == nil && (d < lo || d > hi) {
+		l.fail(name, l.get(name), "want a duration from "+lo.String()+" to "+hi.String())
+		return 0
+	}
+	return d
+}
+
+// publicURL accepts "" (links take the request's host) or an http(s) URL without query or
+// fragment; a trailing slash is dropped.
+func (l *loader) publicURL(name string) string {
+	v := l.get(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		l.fail(name, v, "want http(s)://host[:port][/path], such as https://scores.example.org")
+		return ""
+	}
+	return strings.TrimRight(v, "/")
 }

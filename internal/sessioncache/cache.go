@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
+	"github.com/eventmanager/eventmanager/internal/pglisten"
 )
 
 // Channel is the NOTIFY channel of migration 00008's triggers. The payload is "u:<user id>" or
@@ -73,8 +74,15 @@ func New(src Source, o Options) *Cache {
 		entries: make(map[string]entry)}
 }
 
-// UseListener makes the cache serve entries while l reports that notifications reach it (a
-// pglisten.Listener on Channel with this cache as its target).
+// Listen has l keep the cache current (each notification on Channel; a flush whenever some may
+// have been missed) and makes the cache serve entries only while l is listening. Call it before
+// l.Run and before the cache is used.
+func (c *Cache) Listen(l *pglisten.Listener) {
+	l.Handle(Channel, pglisten.Handler{Notify: c.Invalidate, Resync: c.Flush})
+	c.UseListener(l)
+}
+
+// UseListener makes the cache serve entries only while l reports that notifications reach it.
 func (c *Cache) UseListener(l interface{ Listening() bool }) { c.live = l.Listening }
 
 // Authenticate returns the principal of token, from the cache or from the database.
