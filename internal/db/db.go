@@ -36,6 +36,7 @@ type DB struct {
 	poolTimeout time.Duration
 	log         *slog.Logger
 	observer    Observer
+	searchPath  string // set per query behind PgBouncer (see searchPathSQL); "" when not needed
 }
 
 // Connection lifetimes: long enough that connections are reused, short enough that a server-side
@@ -122,7 +123,14 @@ func open(settings config.Database, opts Options, adjust func(*pgxpool.Config)) 
 		cc.RuntimeParams["application_name"] = appName
 	}
 	// Quoted, so that a mixed-case schema name is not folded to lower case.
-	cc.RuntimeParams["search_path"] = pgx.Identifier{settings.Schema}.Sanitize()
+	searchPath := pgx.Identifier{settings.Schema}.Sanitize()
+	if !settings.PgBouncer {
+		cc.RuntimeParams["search_path"] = searchPath
+	} else if settings.Schema != "public" {
+		// PgBouncer refuses search_path in the startup packet ("unsupported startup parameter"),
+		// so behind it every query and transaction sets its own (is_local, in the same batch).
+		d.searchPath = searchPath
+	}
 	if !settings.PgBouncer {
 		// Server-side backstops in the startup packet: no extra round trip, and they hold for every
 		// statement of the session even when its client dies without a word. The statement limit

@@ -85,11 +85,22 @@ const (
 	// must not hold its locks, or sit idle, for as long as a report may run.
 	txSettingsSQL       = "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true), set_config('idle_in_transaction_session_timeout', $3, true)"
 	txSettingsTenantSQL = "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true), set_config('idle_in_transaction_session_timeout', $3, true), set_config('app.tenant_id', $4, true)"
+	// searchPathSQL goes in front of every query and transaction behind PgBouncer when the schema
+	// is not public: PgBouncer does not pass search_path on from the startup packet.
+	searchPathSQL = "SELECT set_config('search_path', $1, true)"
 )
 
 // prelude returns a batch holding what must run before a single-statement query in its implicit
 // transaction, or nil when the query can be sent on its own.
 func (d *DB) prelude(op Op, tenantID string) *pgx.Batch {
+	b := d.backstopPrelude(op, tenantID)
+	if b != nil && d.searchPath != "" {
+		b.Queue(searchPathSQL, d.searchPath)
+	}
+	return b
+}
+
+func (d *DB) backstopPrelude(op Op, tenantID string) *pgx.Batch {
 	switch {
 	case d.settings.PgBouncer && tenantID != "":
 		b := &pgx.Batch{}
@@ -206,6 +217,9 @@ func (d *DB) InTx(ctx context.Context, op Op, tenantID string, fn func(tx *Tx) e
 			b.Queue(txSettingsSQL, limit, d.lockMS, limit)
 		} else {
 			b.Queue(txSettingsTenantSQL, limit, d.lockMS, limit, tenantID)
+		}
+		if d.searchPath != "" {
+			b.Queue(searchPathSQL, d.searchPath)
 		}
 		if err := tx.SendBatch(qctx, b).Close(); err != nil {
 			return err
