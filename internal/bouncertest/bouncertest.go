@@ -104,7 +104,18 @@ func Start(t testing.TB, dbURL string, opts Options) *Bouncer {
 	}
 	b.done = make(chan struct{})
 	go func() { _ = b.cmd.Wait(); close(b.done) }()
-	t.Cleanup(b.stop)
+	t.Cleanup(func() {
+		select {
+		case <-b.done:
+			// A crash drops every client at once; the test must not pass over it.
+			t.Errorf("bouncertest: pgbouncer exited during the test")
+		default:
+		}
+		b.stop()
+		if t.Failed() {
+			t.Logf("pgbouncer's log:\n%s", b.Log())
+		}
+	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", b.addr(), time.Second)

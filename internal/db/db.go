@@ -113,6 +113,9 @@ func open(settings config.Database, opts Options, adjust func(*pgxpool.Config)) 
 	// worse cost; ours is a pool slot held 100 ms longer per timeout (pgx's guard against the cancel
 	// hitting the next query). Measurements in docs/timeouts.md.
 	cc.BuildContextWatcherHandler = func(conn *pgconn.PgConn) ctxwatch.Handler {
+		if settings.PgBouncer {
+			return &bouncerCancelHandler{conn: conn, deadlineDelay: cancelDeadlineDelay}
+		}
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: conn, DeadlineDelay: cancelDeadlineDelay}
 	}
 	appName := opts.AppName
@@ -142,12 +145,13 @@ func open(settings config.Database, opts Options, adjust func(*pgxpool.Config)) 
 		cc.RuntimeParams["idle_in_transaction_session_timeout"] = ms(idleInTransactionLimit)
 	}
 	switch {
-	case settings.PgBouncer:
+	case settings.PgBouncer, settings.StatementCacheSize == 0:
 		// Transaction-mode PgBouncer hands each transaction to any server connection: named prepared
-		// statements would be missing there. Unnamed statements are safe.
-		cc.DefaultQueryExecMode = pgx.QueryExecModeExec
-	case settings.StatementCacheSize == 0:
-		cc.DefaultQueryExecMode = pgx.QueryExecModeExec
+		// statements would be missing there. Unnamed statements are safe. The descriptions
+		// (parameter and result types) are cached here, in the client: without them (exec mode)
+		// pgx must guess each parameter's type from its Go type and cannot encode a map into a
+		// jsonb column (the audit log's data), which the tests through a real PgBouncer showed.
+		cc.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	default:
 		cc.StatementCacheCapacity = settings.StatementCacheSize
 	}
