@@ -70,7 +70,8 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 
 	registry := metrics.NewRegistry()
 	queries := metrics.NewQueries(registry)
-	pool, err := db.Open(database.pooled, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log, Observer: queries})
+	name := instanceName(int(database.pooled.ConnectionLimit))
+	pool, err := db.Open(database.pooled, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log, Observer: queries, AppName: name})
 	if err != nil {
 		return err
 	}
@@ -86,6 +87,7 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	if role, bypassed, err := pool.RLSBypassed(ctx); err == nil && bypassed {
 		log.Warn("row-level security is bypassed: connect as a non-superuser role", "role", role)
 	}
+	warnConnectionBudget(ctx, pool, name, database.pooled, log)
 	if !opts.noMigrate {
 		if err := db.MigrateUp(ctx, database.direct, log); err != nil {
 			return fmt.Errorf("migrate: %w", err)
@@ -105,7 +107,7 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	checker := health.New(pool, func(c db.Class) health.Latency { return health.Latency(window.Latency(c)) }, health.Thresholds{}).
 		WithPoolSampler(sampler).WithPoolTimeouts(queries.PoolTimeouts)
 	registry.MustRegister(metrics.NewDatabaseCollector(checker, metrics.DatabaseCollectTimeout, metrics.DatabaseMaxAge))
-	limits, closeLimits, err := startRateLimits(ctx, cfg, st, database.direct, registry, log)
+	limits, closeLimits, err := startRateLimits(ctx, cfg, st, withApplicationName(database.direct, name), registry, log)
 	if err != nil {
 		return err
 	}
