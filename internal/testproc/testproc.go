@@ -1,6 +1,6 @@
-// Package testproc holds what the test harnesses that run a server process of their own (redistest,
-// bouncertest) share: a free loopback port and process attributes that tie the child to the test
-// binary.
+// Package testproc holds what the harnesses that run a server process of their own (redistest,
+// bouncertest, pgbouncer for the bench) share: a free loopback port for tests, and process
+// attributes that tie the child to its parent.
 package testproc
 
 import (
