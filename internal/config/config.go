@@ -48,8 +48,14 @@ type Config struct {
 	DatabaseSet bool
 	// Direct is DIRECT_DATABASE_URL parsed (migrations and advisory locks bypassing PgBouncer);
 	// DirectSet is false when unset, and then Database is used.
-	Direct          Database
-	DirectSet       bool
+	Direct    Database
+	DirectSet bool
+	// Replica is DATABASE_REPLICA_URL parsed: a streaming replica for the read-only complex and
+	// report queries (see db.UseReplica); ReplicaSet is false when unset. ReplicaMaxLag is
+	// REPLICA_MAX_LAG, default 1s: past it their queries go to the primary.
+	Replica         Database
+	ReplicaSet      bool
+	ReplicaMaxLag   time.Duration
 	DBStartupWait   time.Duration // DB_STARTUP_WAIT, default 30s
 	PGDataDir       string        // PG_DATA_DIR, default ./var/postgres (private PostgreSQL)
 	LogFormat       string        // LOG_FORMAT: auto (default), json, text

@@ -80,6 +80,9 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.DirectSet = true
 	}
+	if err := loadReplica(getenv, &c); err != nil {
+		return Config{}, err
+	}
 	return c, nil
 }
 
