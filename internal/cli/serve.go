@@ -83,6 +83,16 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	if err := pool.WaitReady(ctx, cfg.DBStartupWait); err != nil {
 		return err
 	}
+	if cfg.ReplicaSet {
+		// Not waited for: while it cannot be reached its queries simply run on the primary.
+		replica, err := db.Open(cfg.Replica, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log, Observer: queries, AppName: name})
+		if err != nil {
+			return err
+		}
+		defer replica.Close()
+		pool.UseReplica(ctx, replica, cfg.ReplicaMaxLag)
+		log.Info("read replica configured", "url", cfg.Replica.Redacted, "max_lag", cfg.ReplicaMaxLag.String())
+	}
 	// Tenant isolation is enforced twice only when the role is bound by row-level security.
 	if role, bypassed, err := pool.RLSBypassed(ctx); err == nil && bypassed {
 		log.Warn("row-level security is bypassed: connect as a non-superuser role", "role", role)

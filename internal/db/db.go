@@ -36,7 +36,8 @@ type DB struct {
 	poolTimeout time.Duration
 	log         *slog.Logger
 	observer    Observer
-	searchPath  string // set per query behind PgBouncer (see searchPathSQL); "" when not needed
+	searchPath  string   // set per query behind PgBouncer (see searchPathSQL); "" when not needed
+	replica     *replica // nil without DATABASE_REPLICA_URL (replica.go)
 }
 
 // Connection lifetimes: long enough that connections are reused, short enough that a server-side
