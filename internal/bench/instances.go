@@ -115,16 +115,16 @@ func runInstances(ctx context.Context, o Options, w Workload, logw io.Writer) ([
 				MaxServerConnections: maxSeen, Budget: budget}
 			fmt.Fprintf(o.Progress, "bench: instances %d %-9s c=%-4d %7.0f req/s  p99 %7.1f ms  server connections ≤ %d (budget %d)  errors: %s\n",
 				n, via, c, r.RPS, r.P99MS, maxSeen, budget, ErrorSummary(r.Errors))
-			broken = append(broken, row.problems()...)
+			broken = append(broken, row.Problems()...)
 			rows = append(rows, row)
 		}
 	}
 	return rows, broken, nil
 }
 
-// problems lists what the row breaks: an answer other than 2xx or 503 with Retry-After, or more
+// Problems lists what the row breaks: an answer other than 2xx or 503 with Retry-After, or more
 // server connections than the budget.
-func (r InstancesRow) problems() []string {
+func (r InstancesRow) Problems() []string {
 	var p []string
 	for kind, count := range r.Errors {
 		if !strings.HasPrefix(kind, "503 ") || strings.HasSuffix(kind, "without Retry-After") {
