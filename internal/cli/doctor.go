@@ -21,7 +21,8 @@ idle in a transaction, invalid, unused and redundant indexes, big tables read by
 the runbook: with N instances each should have connection_limit at most
 floor((max_connections - superuser_reserved_connections) × 0.8 / N); and the serve instances
 connected now (each names itself eventmanager/<host>/<pid>/<connection_limit> in
-pg_stat_activity) with the sum of their connection_limit against that budget.
+pg_stat_activity, with a "p" after the limit behind PgBouncer) with the sum of their
+connection_limit against that budget (instances behind PgBouncer are listed, not summed).
 
 Exit code 0 when healthy, 1 when degraded (a warning), 2 when unhealthy (a failure, or the database
 cannot be reached). Query latency and pool use are per serving instance: see

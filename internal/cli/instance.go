@@ -14,12 +14,12 @@ import (
 
 // instanceName is the application_name of this serve process's connections, which doctor and
 // the other instances read in pg_stat_activity.
-func instanceName(connectionLimit int) string {
+func instanceName(settings config.Database) string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "unknown"
 	}
-	return health.InstanceName(host, os.Getpid(), connectionLimit)
+	return health.InstanceName(host, os.Getpid(), int(settings.ConnectionLimit), settings.PgBouncer)
 }
 
 // withApplicationName sets application_name in a connection string (URL or keyword/value form)
@@ -61,7 +61,7 @@ func warnConnectionBudget(ctx context.Context, pool *db.DB, self string, setting
 	}
 	sum, count := int(settings.ConnectionLimit), 1
 	for _, in := range others {
-		if in.Name != self {
+		if in.Name != self && !in.PgBouncer {
 			sum += in.ConnectionLimit
 			count++
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventmanager/eventmanager/internal/bouncertest"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/jackc/pgx/v5"
@@ -25,12 +26,12 @@ type serveProcess struct {
 	done chan struct{}
 }
 
-func startServeProcess(t *testing.T, dbURL string) *serveProcess {
+func startServeProcess(t *testing.T, dbURL string, env ...string) *serveProcess {
 	t.Helper()
 	p := &serveProcess{log: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(os.Args[0], "serve", "--no-migrate")
-	p.cmd.Env = append(os.Environ(), subprocessEnv+"=1", "DATABASE_URL="+dbURL,
-		"PORT="+strconv.Itoa(freePort(t)), "LOG_FORMAT=text")
+	p.cmd.Env = append(append(os.Environ(), subprocessEnv+"=1", "DATABASE_URL="+dbURL,
+		"PORT="+strconv.Itoa(freePort(t)), "LOG_FORMAT=text"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, p.cmd.Start())
@@ -104,22 +105,32 @@ func TestDoctorShowsLiveInstancesAndServeWarnsPastTheBudget(t *testing.T) {
 	// A stopped instance leaves the list: its connections are gone.
 	over.stop()
 	require.Eventually(t, func() bool { return len(doctorInstances(t, url).Items) == 2 }, 10*time.Second, 50*time.Millisecond)
+
+	// Behind PgBouncer a pool is made of PgBouncer's clients: listed, not summed, no warning.
+	bouncer := bouncertest.Start(t, url, bouncertest.Options{})
+	behind := startServeProcess(t, bouncer.URL()+"&connection_limit="+strconv.Itoa(budget), "DIRECT_DATABASE_URL="+url)
+	require.NotContains(t, behind.log.String(), "connection budget exceeded")
+	c = doctorInstances(t, url)
+	require.Equal(t, health.OK, c.Status, c.Explanation)
+	require.Len(t, c.Items, 3, c.Items)
+	require.Contains(t, strings.Join(c.Items, "\n"), "pid "+strconv.Itoa(behind.cmd.Process.Pid)+": connection_limit "+strconv.Itoa(budget)+" through PgBouncer")
 }
 
 func TestInstanceNameRoundTrip(t *testing.T) {
 	t.Parallel()
-	name := health.InstanceName("web-1.example.org", 4242, 12)
+	name := health.InstanceName("web-1.example.org", 4242, 12, false)
 	require.Equal(t, "eventmanager/web-1.example.org/4242/12", name)
 	in, ok := health.ParseInstanceName(name)
 	require.True(t, ok)
 	require.Equal(t, health.Instance{Name: name, Host: "web-1.example.org", PID: 4242, ConnectionLimit: 12}, in)
-	long := health.InstanceName(strings.Repeat("h", 100), 4194304, 10000)
+	long := health.InstanceName(strings.Repeat("h", 100), 4194304, 10000, true)
 	require.LessOrEqual(t, len(long), 63)
 	in, ok = health.ParseInstanceName(long)
 	require.True(t, ok)
 	require.Equal(t, 4194304, in.PID)
 	require.Equal(t, 10000, in.ConnectionLimit)
-	for _, other := range []string{"eventmanager", "eventmanager doctor", "eventmanager/x/y/z", "psql", "eventmanager/h/1"} {
+	require.True(t, in.PgBouncer)
+	for _, other := range []string{"eventmanager", "eventmanager doctor", "eventmanager/x/y/z", "psql", "eventmanager/h/1", "eventmanager/h/1/q"} {
 		_, ok := health.ParseInstanceName(other)
 		require.False(t, ok, other)
 	}

@@ -70,7 +70,7 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 
 	registry := metrics.NewRegistry()
 	queries := metrics.NewQueries(registry)
-	name := instanceName(int(database.pooled.ConnectionLimit))
+	name := instanceName(database.pooled)
 	pool, err := db.Open(database.pooled, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log, Observer: queries, AppName: name})
 	if err != nil {
 		return err

@@ -16,11 +16,19 @@ const instancePrefix = "eventmanager/"
 // maxApplicationName is PostgreSQL's limit (NAMEDATALEN - 1): longer names are cut by the server.
 const maxApplicationName = 63
 
+// bouncerMark follows the connection_limit in the name of an instance behind PgBouncer: its pool
+// is made of PgBouncer's clients, not of server connections.
+const bouncerMark = "p"
+
 // InstanceName is the application_name a serve instance gives its connections, so that every
-// instance can see the others in pg_stat_activity: eventmanager/<host>/<pid>/<connection_limit>.
-// The host is shortened to keep the name within PostgreSQL's 63 bytes.
-func InstanceName(host string, pid, connectionLimit int) string {
+// instance can see the others in pg_stat_activity: eventmanager/<host>/<pid>/<connection_limit>,
+// with a "p" after the limit behind PgBouncer. The host is shortened to keep the name within
+// PostgreSQL's 63 bytes.
+func InstanceName(host string, pid, connectionLimit int, behindPgBouncer bool) string {
 	tail := "/" + strconv.Itoa(pid) + "/" + strconv.Itoa(connectionLimit)
+	if behindPgBouncer {
+		tail += bouncerMark
+	}
 	host = strings.ReplaceAll(host, "/", "_")
 	if room := maxApplicationName - len(instancePrefix) - len(tail); len(host) > room {
 		host = host[:max(room, 0)]
@@ -34,7 +42,10 @@ type Instance struct {
 	Host            string `json:"host"`
 	PID             int    `json:"pid"`
 	ConnectionLimit int    `json:"connection_limit"`
-	Connections     int    `json:"connections"` // server connections it holds now
+	// PgBouncer is true for an instance whose pool goes through PgBouncer: its connection_limit
+	// is not part of the server's budget (PgBouncer's pool size is).
+	PgBouncer   bool `json:"pgbouncer"`
+	Connections int  `json:"connections"` // server connections under its name now
 }
 
 // ParseInstanceName reads an InstanceName back; ok is false for any other application_name.
@@ -48,11 +59,12 @@ func ParseInstanceName(name string) (in Instance, ok bool) {
 		return Instance{}, false
 	}
 	pid, err1 := strconv.Atoi(parts[1])
-	limit, err2 := strconv.Atoi(parts[2])
+	limitText, bouncer := strings.CutSuffix(parts[2], bouncerMark)
+	limit, err2 := strconv.Atoi(limitText)
 	if err1 != nil || err2 != nil || pid <= 0 || limit <= 0 {
 		return Instance{}, false
 	}
-	return Instance{Name: name, Host: parts[0], PID: pid, ConnectionLimit: limit}, true
+	return Instance{Name: name, Host: parts[0], PID: pid, ConnectionLimit: limit, PgBouncer: bouncer}, true
 }
 
 var opInstances = db.Op{Name: "health.instances", Class: db.Simple}
@@ -88,11 +100,17 @@ func ConnectionBudget(maxConnections, reserved int) int {
 }
 
 // InstancesCheck compares the sum of the live instances' connection_limit with the budget.
+// Instances behind PgBouncer are listed but not summed: their pools are PgBouncer's clients.
 func InstancesCheck(instances []Instance, maxConnections, reserved int) Check {
 	budget := ConnectionBudget(maxConnections, reserved)
 	sum := 0
 	items := make([]string, 0, len(instances))
 	for _, in := range instances {
+		if in.PgBouncer {
+			items = append(items, fmt.Sprintf("%s pid %d: connection_limit %d through PgBouncer (not in the sum: size PgBouncer's pool to the budget)",
+				in.Host, in.PID, in.ConnectionLimit))
+			continue
+		}
 		sum += in.ConnectionLimit
 		items = append(items, fmt.Sprintf("%s pid %d: connection_limit %d, %d server connections now",
 			in.Host, in.PID, in.ConnectionLimit, in.Connections))
