@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/testproc"
@@ -186,11 +187,12 @@ func (p *Process) Log() string {
 func (p *Process) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)) }
 
 // errStopTimeout is returned by Stop when pgbouncer had to be killed.
-var errStopTimeout = errors.New("pgbouncer did not stop within 5 s of SIGINT and was killed")
+var errStopTimeout = errors.New("pgbouncer did not stop within 5 s of SIGTERM and was killed")
 
-// Stop ends pgbouncer (SIGINT: immediate shutdown) and waits for it. It is idempotent.
+// Stop ends pgbouncer and waits for it. SIGTERM is PgBouncer's immediate shutdown (SIGINT would
+// wait for its clients to finish). It is idempotent.
 func (p *Process) Stop() error {
-	_ = p.cmd.Process.Signal(os.Interrupt)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
 		return nil
