@@ -69,9 +69,10 @@ func ParseInstanceName(name string) (in Instance, ok bool) {
 
 var opInstances = db.Op{Name: "health.instances", Class: db.Simple}
 
-// LiveInstances lists the serve instances connected to the server now, from pg_stat_activity
-// (application_name is visible to every role). An instance always holds at least its rate-limit
-// listener's connection, so an idle pool does not hide it.
+// LiveInstances lists the serve instances connected to this database now, from pg_stat_activity
+// (application_name is visible to every role). An instance always holds at least its listener's
+// connection, so an idle pool does not hide it. Instances of another database on the same server
+// belong to another deployment: their connections are part of what the budget leaves to others.
 func LiveInstances(ctx context.Context, d *db.DB) ([]Instance, error) {
 	var out []Instance
 	err := d.Query(ctx, opInstances, "", func(rows pgx.Rows) error {
@@ -89,6 +90,7 @@ func LiveInstances(ctx context.Context, d *db.DB) ([]Instance, error) {
 		return rows.Err()
 	}, `SELECT application_name, count(*)::int FROM pg_stat_activity
 		WHERE application_name LIKE 'eventmanager/%' AND backend_type = 'client backend'
+		  AND datname = current_database()
 		GROUP BY application_name ORDER BY application_name`)
 	return out, err
 }
