@@ -34,7 +34,8 @@ type env struct {
 	store *store.Store
 }
 
-// newEnv starts the API on a fresh migrated database; adjust changes the pool settings.
+// newEnv starts the API on a fresh migrated database, connected as the service's role (a missing
+// grant fails the tests as it would fail the service); adjust changes the pool settings.
 func newEnv(t *testing.T, adjust func(*config.Database)) *env {
 	t.Helper()
 	return newEnvVia(t, bouncertest.Direct, adjust)
@@ -43,7 +44,7 @@ func newEnv(t *testing.T, adjust func(*config.Database)) *env {
 // newEnvVia is newEnv with the pool connected directly or through PgBouncer (mode).
 func newEnvVia(t *testing.T, mode bouncertest.Mode, adjust func(*config.Database)) *env {
 	t.Helper()
-	settings, err := config.ParseDatabaseURL(mode.URL(t, dbtest.NewDatabase(t)))
+	settings, err := config.ParseDatabaseURL(mode.URL(t, dbtest.ServiceURL(t, dbtest.NewDatabase(t))))
 	require.NoError(t, err)
 	if adjust != nil {
 		adjust(&settings)

@@ -378,7 +378,7 @@ func TestRateLimitChangeReachesOtherInstanceWithinASecond(t *testing.T) {
 }
 
 func testRateLimitChangeReachesOtherInstanceWithinASecond(t *testing.T, mode bouncertest.Mode) {
-	url := dbtest.NewDatabase(t)
+	url := dbtest.ServiceURL(t, dbtest.NewDatabase(t))
 	a, la := newLimitedInstanceVia(t, mode, url, ratelimit.NewMemory(nil))
 	b, lb := newLimitedInstanceVia(t, mode, url, ratelimit.NewMemory(nil))
 	<-la
@@ -476,7 +476,7 @@ func TestSetRateLimitTier(t *testing.T) {
 func TestTwoInstancesShareOneRedisLimitAndSurviveItsOutage(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
-	url := dbtest.NewDatabase(t)
+	url := dbtest.ServiceURL(t, dbtest.NewDatabase(t))
 	fallbacks := make([]*ratelimit.Fallback, 2)
 	envs := make([]*env, 2)
 	for i := range envs {

@@ -41,7 +41,7 @@ type observedEnv struct {
 // first request are served.
 func newObservedEnv(t *testing.T, mode bouncertest.Mode, params string, tm config.QueryTimeouts) *observedEnv {
 	t.Helper()
-	url := dbtest.NewDatabase(t)
+	url := dbtest.ServiceURL(t, dbtest.NewDatabase(t))
 	settings, err := config.ParseDatabaseURL(mode.URL(t, url) + params)
 	require.NoError(t, err)
 	app := fmt.Sprintf("emapi_%012x", rand.Uint64()&(1<<48-1))

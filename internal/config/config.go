@@ -50,6 +50,11 @@ type Config struct {
 	// DirectSet is false when unset, and then Database is used.
 	Direct    Database
 	DirectSet bool
+	// Migration is MIGRATION_DATABASE_URL parsed: the connection of the role that owns the schema,
+	// for migrations (the service's own role may not create or alter tables). MigrationSet is false
+	// when unset, and then Direct (else Database) is used.
+	Migration    Database
+	MigrationSet bool
 	// Replica is DATABASE_REPLICA_URL parsed: a streaming replica for the read-only complex and
 	// report queries (see db.UseReplica); ReplicaSet is false when unset. ReplicaMaxLag is
 	// REPLICA_MAX_LAG, default 1s: past it their queries go to the primary.
@@ -68,6 +73,9 @@ type Config struct {
 	// counters live so that instances share them; "" counts in each process. It may hold a
 	// password: log RedactURL(RedisURL).
 	RedisURL string
+	// MetricsAddr is METRICS_ADDR (host:port): /metrics is served there, and no longer on Port, so
+	// that it can stay on a private interface; "" serves it on Port.
+	MetricsAddr string
 	// SignInLinkTTL is SIGN_IN_LINK_TTL: how long a judge's sign-in link may be used (default 15m).
 	SignInLinkTTL time.Duration
 	// PublicURL is PUBLIC_URL: the address people open sign-in and audience links at ("" takes the
