@@ -277,6 +277,11 @@ func (d *DB) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 		return nil, wrap(ErrCanceled, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) && actx.Err() != nil {
+		if req != nil {
+			// The wait measured above starts after the timer, so it falls a little short of the
+			// budget; the budget is spent all the same, and the next query must not queue on a crumb.
+			req.waited.Store(int64(d.poolTimeout))
+		}
 		return nil, wrap(ErrPoolTimeout, err)
 	}
 	if t := translate(err, ctx, nil); isOurs(t) {
