@@ -3,6 +3,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,7 @@ type Server struct {
 	limitsWarned atomic.Int64
 	limited      map[string]bool // route patterns under rate limits, for the admin API's validation
 	mux          *http.ServeMux
+	pages        http.Handler // the web app: every path that is not the API's (SetPages)
 
 	httpMetrics *metrics.HTTP
 	queryWindow *metrics.Window
@@ -151,6 +153,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	if allowed := s.allowedMethods(r); allowed != "" {
 		w.Header().Set("Allow", allowed)
 		s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Message: "allowed: " + allowed})
+		return
+	}
+	if s.pages != nil && !strings.HasPrefix(r.URL.Path, "/api/") {
+		s.pages.ServeHTTP(w, r)
 		return
 	}
 	s.writeError(w, r, &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: "no such route"})

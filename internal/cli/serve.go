@@ -17,6 +17,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/store"
+	"github.com/eventmanager/eventmanager/internal/web"
 )
 
 const serveUsage = `Usage: eventmanager serve [flags]
@@ -112,6 +113,11 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	defer closeLimits()
 	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry), Health: checker,
 		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits})
+	app, err := web.New(web.Deps{Store: st, Auth: srv, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv.SetPages(app)
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
 		return err
