@@ -32,6 +32,8 @@ type Deps struct {
 	// RateLimits enforces rate_limit_configs on every route but the probes; nil builds one that
 	// counts in process and reads the configurations through Store (see ratelimit_middleware.go).
 	RateLimits *ratelimit.Enforcer
+	// Live configures live streams, device reports and sign-in and audience links (see live.go).
+	Live Live
 }
 
 // Server holds the API's dependencies; its Handler serves every route.
@@ -46,6 +48,7 @@ type Server struct {
 	// limitsWarned is when the last "rate limits unavailable" warning was logged (UnixNano).
 	limitsWarned atomic.Int64
 	limited      map[string]bool // route patterns under rate limits, for the admin API's validation
+	live         *liveState
 	mux          *http.ServeMux
 	pages        http.Handler // the web app: every path that is not the API's (SetPages)
 
@@ -70,6 +73,7 @@ func New(d Deps) *Server {
 	}
 	s.httpMetrics, s.queryWindow = d.HTTPMetrics, d.QueryWindow
 	s.limits = d.RateLimits
+	s.live = newLiveState(d.Live)
 	if s.limits == nil {
 		s.limits = defaultRateLimits(d.Store, s.log)
 	}
@@ -102,6 +106,7 @@ func (s *Server) routes() {
 	s.databaseHealthRoutes()
 	s.statusRoutes()
 	s.rateLimitRoutes()
+	s.liveRoutes()
 }
 
 // Handle adds a route; tests use it to add routes of their own (a deliberately slow one).
