@@ -123,7 +123,7 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry), Health: checker,
 		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits,
 		Live: api.Live{Hub: hub, SignInLinkTTL: cfg.SignInLinkTTL, PublicURL: cfg.PublicURL}})
-	app, err := web.New(web.Deps{Store: st, Auth: srv, Logger: log})
+	app, err := web.New(web.Deps{Store: st, Auth: srv, Logger: log, Live: true})
 	if err != nil {
 		return err
 	}

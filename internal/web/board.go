@@ -48,6 +48,7 @@ type boardState struct {
 	Certification store.CertificationState `json:"certification"`
 	Results       store.CategoryResults    `json:"results"`
 	Deductions    []store.Deduction        `json:"deductions"`
+	Devices       []store.Device           `json:"devices"`
 }
 
 type boardData struct {
@@ -67,7 +68,7 @@ func (a *App) boardPage(w http.ResponseWriter, r *http.Request) {
 			Data: errorData{"The category board is for the tally master, the auditor, the board and the organisers.", "Go back to the start page."}})
 		return
 	}
-	st := boardState{Category: id, Role: p.Role, Live: a.stream != nil,
+	st := boardState{Category: id, Role: p.Role, Live: a.live,
 		CanDeduct: p.Is(auth.SuperAdmin, auth.Admin, auth.TallyMaster),
 		CanRevoke: p.Is(auth.SuperAdmin, auth.Admin, auth.Board)}
 	var err error
@@ -83,6 +84,10 @@ func (a *App) boardPage(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, r, p, err)
 		return
 	}
+	if st.Devices, err = a.store.ListDevices(r.Context(), p.TenantID, id); err != nil {
+		a.storeError(w, r, p, err)
+		return
+	}
 	b, err := json.Marshal(st)
 	if err != nil {
 		a.fail(w, r, err)
@@ -91,16 +96,4 @@ func (a *App) boardPage(w http.ResponseWriter, r *http.Request) {
 	pg.Title = st.Results.Name + ": board"
 	pg.Data = boardData{Name: st.Results.Name, Initial: string(b)}
 	a.render(w, r, http.StatusOK, "board", pg)
-}
-
-// liveStream serves the category's changes as server-sent events to the board's script; the
-// script then reads the new state through the JSON API, under the same access rules.
-func (a *App) liveStream(w http.ResponseWriter, r *http.Request) {
-	p := currentSession(r.Context()).p
-	id, ok := pathUUID(r)
-	if !ok || !p.Is(boardRoles...) && !p.Is(emceeRoles...) {
-		http.Error(w, "not allowed", http.StatusForbidden)
-		return
-	}
-	a.stream(w, r, p.TenantID, id)
 }

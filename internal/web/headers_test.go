@@ -15,7 +15,7 @@ import (
 // Every answer of the app carries the strict policy: nothing inline, nothing from elsewhere.
 func TestPagesSendStrictCSPAndNoStore(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t, false)
 	e.buildNight("csp", 2, []string{"10"}, 1, "")
 	require.NotContains(t, web.ContentSecurityPolicy, "unsafe")
 	require.Contains(t, web.ContentSecurityPolicy, "default-src 'none'")
@@ -69,7 +69,7 @@ func TestPagesSendStrictCSPAndNoStore(t *testing.T) {
 // ends the session on the server.
 func TestSessionCookieFlagsAndSignOut(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t, false)
 	e.buildNight("cookie", 1, []string{"10"}, 1, "")
 	c := e.client()
 	resp := e.signIn(c, "tally_master@cookie.test")
@@ -132,7 +132,7 @@ func TestSessionCookieFlagsAndSignOut(t *testing.T) {
 // reads need neither; a bearer token needs neither.
 func TestCookieWritesNeedCSRF(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t, false)
 	n := e.buildNight("csrf", 1, []string{"10"}, 1, "")
 	c := e.client()
 	e.signIn(c, "judge1@csrf.test")
@@ -190,7 +190,7 @@ func TestCookieWritesNeedCSRF(t *testing.T) {
 // Each role lands on its page; a page of another role is refused in words.
 func TestRolesReachTheirPages(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t, false)
 	n := e.buildNight("roles", 2, []string{"10", "5"}, 1, "")
 	cat := n.categoryID
 	cases := []struct {

@@ -13,7 +13,7 @@ import (
 // is cut mid-sheet and the rows queue; a reload keeps them; the network comes back and every row is
 // saved exactly once; the judge certifies through the button and the sheet turns read-only.
 func TestJudgeFillsSheetThroughNetworkCut(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, false)
 	n := e.buildNight("night", 5, []string{"10", "10", "5"}, 2, "")
 	b := newBrowser(t, 1440, 900)
 	b.signIn(e.srv.URL, "night", "judge1@night.test", testPassword, "#my-categories")

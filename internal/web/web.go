@@ -28,16 +28,14 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (auth.Principal, error)
 }
 
-// StreamFunc serves the live updates of one category as server-sent events until the client goes.
-type StreamFunc func(w http.ResponseWriter, r *http.Request, tenantID, categoryID string)
-
 // Deps are what the app needs.
 type Deps struct {
 	Store  *store.Store
 	Auth   Authenticator
 	Logger *slog.Logger
-	// Stream feeds the boards; nil leaves the live route out (boards then refresh on demand).
-	Stream StreamFunc
+	// Live says that the API serves the categories' event streams (GET
+	// /api/v1/categories/{id}/stream); without them the boards say that they do not update live.
+	Live bool
 	// Zone is the venue's time zone for times shown on pages; nil is UTC.
 	Zone *time.Location
 }
@@ -47,7 +45,7 @@ type App struct {
 	store  *store.Store
 	auth   Authenticator
 	log    *slog.Logger
-	stream StreamFunc
+	live   bool
 	zone   *time.Location
 	assets map[string]asset
 	views  map[string]*template.Template
@@ -57,7 +55,7 @@ type App struct {
 // New builds the app: it reads the embedded files and parses every template, so a broken one stops
 // the start.
 func New(d Deps) (*App, error) {
-	a := &App{store: d.Store, auth: d.Auth, log: d.Logger, stream: d.Stream, zone: d.Zone, mux: http.NewServeMux()}
+	a := &App{store: d.Store, auth: d.Auth, log: d.Logger, live: d.Live, zone: d.Zone, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -87,9 +85,6 @@ func (a *App) routes() {
 	a.mux.HandleFunc("GET /categories/{id}/board", a.signedIn(a.boardPage))
 	a.mux.HandleFunc("GET /categories/{id}/emcee", a.signedIn(a.emceePage))
 	a.mux.HandleFunc("GET /results", a.signedIn(a.contestantPage))
-	if a.stream != nil {
-		a.mux.HandleFunc("GET /categories/{id}/live", a.signedIn(a.liveStream))
-	}
 }
 
 // ServeHTTP adds the security headers to every answer and routes the request.

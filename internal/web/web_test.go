@@ -18,6 +18,8 @@ import (
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
+	"github.com/eventmanager/eventmanager/internal/live"
+	"github.com/eventmanager/eventmanager/internal/pglisten"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/eventmanager/eventmanager/internal/web"
 	"github.com/stretchr/testify/require"
@@ -38,17 +40,29 @@ type env struct {
 	night night
 }
 
-func newEnv(t testing.TB, stream web.StreamFunc) *env {
+func newEnv(t testing.TB, withLive bool) *env {
 	t.Helper()
-	settings, err := config.ParseDatabaseURL(dbtest.NewDatabase(t))
+	dbURL := dbtest.NewDatabase(t)
+	settings, err := config.ParseDatabaseURL(dbURL)
 	require.NoError(t, err)
 	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts})
 	require.NoError(t, err)
 	t.Cleanup(d.Close)
 	st := store.New(d)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: log})
-	app, err := web.New(web.Deps{Store: st, Auth: s, Logger: log, Stream: stream})
+	deps := api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: log}
+	if withLive {
+		// As serve does: one listener for the instance feeds the hub that the streams follow.
+		ctx, cancel := context.WithCancel(context.Background())
+		hub := live.NewHub(0, log)
+		l := pglisten.New(dbURL, log)
+		hub.Listen(l)
+		go l.Run(ctx)
+		t.Cleanup(func() { cancel(); hub.Close() })
+		deps.Live = api.Live{Hub: hub}
+	}
+	s := api.New(deps)
+	app, err := web.New(web.Deps{Store: st, Auth: s, Logger: log, Live: withLive})
 	require.NoError(t, err)
 	s.SetPages(app)
 	srv := httptest.NewServer(s.Handler())

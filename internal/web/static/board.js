@@ -37,9 +37,20 @@ async function api(method, path, body) {
 
 let previous = null; // the last drawn figures per row, to highlight what changed
 
+// devicesAt is when the devices' ages were read: the strip ages them by the local clock between
+// reads, from the database's own figure (a device clock that is off does not matter).
+let devicesAt = Date.now();
+
+function ago(seconds) {
+  if (seconds < 60) return `${Math.round(seconds)} s ago`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  return `${Math.round(seconds / 3600)} h ago`;
+}
+
 function drawJudges() {
   const ul = document.getElementById('judges');
   ul.replaceChildren();
+  const devices = Object.fromEntries((state.devices || []).map((d) => [d.judge_id, d]));
   for (const j of state.certification.judges) {
     const li = el('li', null, 'judge');
     li.dataset.judge = j.judge_id;
@@ -47,6 +58,17 @@ function drawJudges() {
     li.append(el('span', `${j.scores_filled}/${j.scores_required} scores`, 'progress-text'));
     li.append(document.createTextNode(' · '));
     li.append(el('span', j.certified ? `certified ${timeOf(j.certified_at)}` : 'not certified', j.certified ? 'badge ok' : 'badge'));
+    const d = devices[j.judge_id];
+    const dev = el('span', null, 'device');
+    if (!d || d.age_seconds == null) dev.textContent = 'Device: not heard from yet';
+    else {
+      const age = d.age_seconds + (Date.now() - devicesAt) / 1000;
+      dev.textContent = `Device: last contact ${ago(age)}${d.queued ? `, ${d.queued} ${d.queued === 1 ? 'row' : 'rows'} waiting on it` : ''}`;
+      if (age > 120) dev.classList.add('lost');
+      else if (age > 30 || d.queued) dev.classList.add('late');
+    }
+    dev.dataset.queued = d && d.queued != null ? String(d.queued) : '';
+    li.append(dev);
     ul.append(li);
   }
   if (!state.certification.judges.length) ul.append(el('li', 'No judge is assigned yet.'));
@@ -166,15 +188,19 @@ async function refresh() {
   if (refreshing) { again = true; return; }
   refreshing = true;
   try {
-    const [res, cert, ded] = await Promise.all([
+    const [res, cert, ded, dev] = await Promise.all([
       api('GET', `/api/v1/results/categories/${id}`),
       api('GET', `/api/v1/categories/${id}/certification`),
       api('GET', `/api/v1/categories/${id}/deductions?limit=100`),
+      api('GET', `/api/v1/categories/${id}/devices`),
     ]);
+    if (dev.ok) { state.devices = dev.data.data; devicesAt = Date.now(); }
     if (res.ok) state.results = res.data;
     if (cert.ok) state.certification = cert.data;
     if (ded.ok) state.deductions = ded.data.data;
     draw();
+// The devices' "last contact" ages while nothing happens.
+setInterval(drawJudges, 5000);
     root.dataset.refreshed = String(Number(root.dataset.refreshed || 0) + 1);
   } catch (e) {
     setBanner(false, 'Could not reach the server; retrying.');
@@ -198,7 +224,7 @@ function soon() {
 }
 
 if (state.live) {
-  const es = new EventSource(`/categories/${id}/live`);
+  const es = new EventSource(`/api/v1/categories/${id}/stream`);
   let opened = false;
   es.addEventListener('open', () => {
     setBanner(true, 'Live: changes appear here as they happen.');
@@ -207,7 +233,7 @@ if (state.live) {
   });
   es.addEventListener('error', () => setBanner(false, 'Live updates paused, retrying… The figures below may be out of date.'));
   es.addEventListener('message', soon);
-  for (const kind of ['score', 'deduction', 'certification', 'assignment', 'device']) es.addEventListener(kind, soon);
+  for (const kind of ['score', 'deduction', 'certification', 'assignment', 'device', 'resync']) es.addEventListener(kind, soon);
 } else setBanner(false, 'Live updates are off on this server: reload to see changes.');
 
 // ---- actions --------------------------------------------------------------------------------
@@ -268,3 +294,5 @@ document.getElementById('deduction-form').addEventListener('submit', async (e) =
 });
 
 draw();
+// The devices' "last contact" ages while nothing happens.
+setInterval(drawJudges, 5000);

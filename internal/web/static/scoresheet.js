@@ -422,10 +422,27 @@ function restore() {
   });
 }
 
+// ---- device report ----------------------------------------------------------------------------
+// The tally master's board shows each judge's last contact and how many rows wait on the device, so
+// that a tablet gone quiet is noticed before the category is short of scores.
+async function reportDevice() {
+  if (readOnly || !navigator.onLine) return;
+  try {
+    await fetch(`/api/v1/categories/${cfg.category}/device`, {
+      method: 'PUT',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify({ queued: loadQueue().items.length }),
+    });
+  } catch (e) { /* the next report will do */ }
+}
+
 restore();
 layout();
 updateStatus();
-window.addEventListener('online', () => { backoff = 0; clearTimeout(retryTimer); pump(); });
+window.addEventListener('online', () => { backoff = 0; clearTimeout(retryTimer); pump(); reportDevice(); });
+setInterval(reportDevice, 10000);
+reportDevice();
 window.addEventListener('offline', updateStatus);
 document.addEventListener('visibilitychange', () => { if (!document.hidden) pump(); });
 pump();
