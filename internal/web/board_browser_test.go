@@ -173,7 +173,7 @@ func TestBoardFollowsLiveAndCertifiesInOrder(t *testing.T) {
 	stage.do(chromedp.Click(chromedp.CSS(".signout button")), chromedp.WaitVisible(chromedp.ID("signin-form")))
 	stage.signIn(e.srv.URL, "gala", "contestant@gala.test", testPassword, "#my-results")
 	text := eval[string](stage, `document.getElementById('my-results').textContent`)
-	require.Contains(t, text, "Tied for 2 of 3")
+	require.Contains(t, text, "Tied for second place of 3")
 	require.Contains(t, text, "Final score 16")
 	require.NotContains(t, text, "Singer B")
 	stage.screenshot("phone-contestant-results")

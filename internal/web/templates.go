@@ -21,9 +21,11 @@ func (a *App) parseViews() (map[string]*template.Template, error) {
 			}
 			return u, nil
 		},
-		"add":   func(a, b int) int { return a + b },
-		"num":   decimalText,
-		"lower": strings.ToLower,
+		"add":        func(a, b int) int { return a + b },
+		"num":        decimalText,
+		"ordinal":    ordinal,
+		"capitalise": capitalise,
+		"lower":      strings.ToLower,
 		"stepName": func(step string) string {
 			return strings.ReplaceAll(strings.ToLower(step), "_", " ")
 		},
