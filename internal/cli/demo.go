@@ -24,6 +24,7 @@ func ensureDemo(ctx context.Context, st *store.Store, cfg config.Config, env Env
 	system := store.Actor{RequestID: "demo-setup"}
 	tenant, err := st.TenantBySlug(ctx, demoSlug)
 	var admin store.User
+	nightPassword := ""
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		password := auth.RandomPassword()
@@ -33,6 +34,9 @@ func ensureDemo(ctx context.Context, st *store.Store, cfg config.Config, env Env
 			return err
 		}
 		if err := createDemoEvents(ctx, st, tenant.ID, system); err != nil {
+			return err
+		}
+		if nightPassword, err = createDemoNight(ctx, st, tenant.ID, system); err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "\nDemo tenant created. Sign in with tenant %q, email %q, password %q (shown once).\n",
@@ -51,6 +55,7 @@ func ensureDemo(ctx context.Context, st *store.Store, cfg config.Config, env Env
 	fmt.Fprintf(env.Stdout, "\nThe API is starting on http://localhost:%d. Try:\n\n  curl -s -H 'Authorization: Bearer %s' http://localhost:%d/api/v1/events\n\n"+
 		"Live status page: http://localhost:%d/admin/status (sign in as the demo admin, or paste the token above).\n\n",
 		cfg.Port, sess.Token, cfg.Port, cfg.Port)
+	printDemoNight(env.Stdout, cfg.Port, nightPassword)
 	return nil
 }
 
