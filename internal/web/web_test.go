@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -177,4 +178,12 @@ func (e *env) count(sql string, args ...any) int {
 	var n int
 	require.NoError(e.t, e.db.QueryRow(context.Background(), db.Op{Name: "test.count", Class: db.Simple}, e.night.tenantID, sql, args, &n))
 	return n
+}
+
+// assetPath finds the checksummed URL of a static file in a page.
+func assetPath(t testing.TB, html, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`"(/static/[0-9a-f]+/` + regexp.QuoteMeta(name) + `)"`).FindStringSubmatch(html)
+	require.NotNil(t, m, "the page links %s", name)
+	return m[1]
 }

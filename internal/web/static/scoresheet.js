@@ -14,6 +14,10 @@ const readOnly = cfg.certified;
 const cap = cfg.cap == null ? null : Number(cfg.cap);
 const decimal = /^\d{1,6}(\.\d{1,2})?$/;
 
+// The criteria, in column order: id and maximum.
+const criteria = Array.from(table.tHead.querySelectorAll('th.crit'), (th) => ({ id: th.dataset.criterion, max: th.dataset.max }));
+const criterionOf = (input) => criteria[Number(input.dataset.col)];
+const inputFor = (tr, criterionId) => inputsOf(tr)[criteria.findIndex((c) => c.id === criterionId)];
 const inputsOf = (tr) => Array.from(tr.querySelectorAll('input.score'));
 const rowOf = (el) => el.closest('tr');
 const rowById = (id) => rows.find((tr) => tr.dataset.contestant === id);
@@ -53,7 +57,7 @@ let retryTimer = null;
 function enqueue(tr) {
   const q = loadQueue();
   const id = tr.dataset.contestant;
-  const scores = inputsOf(tr).map((i) => ({ criterion_id: i.dataset.criterion, score: Number(i.value.trim().replace(',', '.')) }));
+  const scores = inputsOf(tr).map((i) => ({ criterion_id: criterionOf(i).id, score: Number(i.value.trim().replace(',', '.')) }));
   const entry = q.items.find((i) => i.contestant === id && i.seq !== inflight);
   if (entry) {
     Object.assign(entry, { scores, key: newKey(), state: 'waiting' });
@@ -161,7 +165,7 @@ function setRowState(tr, state, detail) {
 
 function showRefused(tr, reason, criterionId) {
   setRowState(tr, 'refused', reason);
-  const input = criterionId && tr.querySelector(`input[data-criterion="${criterionId}"]`);
+  const input = criterionId && inputFor(tr, criterionId);
   if (input) {
     input.setAttribute('aria-invalid', 'true');
     if (tr.contains(document.activeElement) || document.activeElement === document.body) input.focus();
@@ -175,7 +179,8 @@ function check(input) {
   if (t.startsWith('-')) return { error: 'a score cannot be negative' };
   if (!decimal.test(t)) return { error: 'type a number such as 8 or 8.5 (two decimals at most)' };
   const v = Number(t);
-  if (v > Number(input.dataset.max)) return { error: `over the maximum of ${input.dataset.max}` };
+  const { max } = criterionOf(input);
+  if (v > Number(max)) return { error: `over the maximum of ${max}` };
   return { value: v };
 }
 
@@ -405,7 +410,7 @@ function restore() {
     const tr = rowById(item.contestant);
     if (!tr) continue;
     for (const s of item.scores) {
-      const i = tr.querySelector(`input[data-criterion="${s.criterion_id}"]`);
+      const i = inputFor(tr, s.criterion_id);
       if (i) i.value = String(s.score);
     }
     if (item.state === 'refused') showRefused(tr, item.reason, item.field);
