@@ -73,6 +73,8 @@ func TestBoardFollowsLiveAndCertifiesInOrder(t *testing.T) {
 
 	// The judge scores on a phone: one card at a time, Enter to the next cell and the next card.
 	phone := newBrowser(t, 390, 844)
+	phone.do(chromedp.Navigate(e.srv.URL+"/judge"), chromedp.WaitVisible(chromedp.ID("signin-form")))
+	phone.screenshot("phone-sign-in")
 	phone.signIn(e.srv.URL, "gala", "judge1@gala.test", testPassword, "#my-categories")
 	phone.screenshot("phone-judge-categories")
 	phone.do(chromedp.Click(chromedp.CSS("#my-categories a")), chromedp.WaitVisible(chromedp.ID("s-1-0")))

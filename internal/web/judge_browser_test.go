@@ -80,5 +80,10 @@ func TestJudgeFillsSheetThroughNetworkCut(t *testing.T) {
 		chromedp.Click(chromedp.ID("certify-confirm")), chromedp.WaitVisible(chromedp.ID("certified-note")))
 	require.True(t, eval[bool](b, `Array.from(document.querySelectorAll('input.score')).every((i) => i.readOnly)`))
 	require.Equal(t, 1, e.count(`SELECT count(*) FROM category_certifications WHERE step = 'JUDGE' AND judge_id = $1 AND revoked_at IS NULL`, n.judges[0]))
+	// A tablet: the grid, without scrolling sideways.
+	b.do(chromedp.EmulateViewport(820, 1180))
+	require.True(t, eval[bool](b, `document.getElementById('card-nav').hidden`), "the grid at tablet width")
+	require.True(t, eval[bool](b, `(() => { const w = document.querySelector('.grid-wrap'); return w.scrollWidth <= w.clientWidth && document.documentElement.scrollWidth <= 820; })()`), "no sideways scroll at 820 px")
+	b.screenshot("tablet-judge-sheet-certified")
 	b.noProblems()
 }
