@@ -7,6 +7,7 @@ import (
 
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/live"
+	"github.com/eventmanager/eventmanager/internal/ratelimit"
 )
 
 // Live configures the live routes (streams, device reports, sign-in and audience links).
@@ -29,7 +30,8 @@ const defaultMaxStreams = 5000
 // liveState is the live routes' configuration and the count of open streams.
 type liveState struct {
 	Live
-	streams atomic.Int64
+	streams       atomic.Int64
+	publicLimiter *ratelimit.Memory // see public_limits.go
 }
 
 func newLiveState(l Live) *liveState {
@@ -39,7 +41,7 @@ func newLiveState(l Live) *liveState {
 	if l.MaxStreams <= 0 {
 		l.MaxStreams = defaultMaxStreams
 	}
-	return &liveState{Live: l}
+	return &liveState{Live: l, publicLimiter: ratelimit.NewMemory(nil)}
 }
 
 var (
@@ -57,6 +59,7 @@ func (s *Server) liveRoutes() {
 		s.handle("GET /api/v1/categories/{id}/stream", streamReaders, s.categoryStream)
 	}
 	s.deviceRoutes()
+	s.signInLinkRoutes()
 }
 
 var errTooManyStreams = &Error{Status: http.StatusServiceUnavailable, Code: "TOO_MANY_STREAMS",

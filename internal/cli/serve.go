@@ -170,7 +170,8 @@ func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, shutdownTim
 	return nil
 }
 
-// purgeInterval is how often expired sessions and idempotency keys past their retention are
+// purgeInterval is how often expired sessions, sign-in links a day past their expiry and
+// idempotency keys past their retention are
 // deleted. Expired tokens are already refused (the token check compares expires_at); the purge only
 // keeps the tables small. Every instance runs it: the DELETEs are idempotent and bounded.
 const purgeInterval = 10 * time.Minute
@@ -187,6 +188,11 @@ func purgeExpired(ctx context.Context, st *store.Store, log *slog.Logger) {
 				log.Warn("purging expired sessions failed", "error", err.Error())
 			} else if n > 0 {
 				log.Info("purged expired sessions", "count", n)
+			}
+			if n, err := st.DeleteExpiredSignInLinks(ctx); err != nil {
+				log.Warn("purging expired sign-in links failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("purged expired sign-in links", "count", n)
 			}
 			if n, err := st.PurgeIdempotencyKeys(ctx, store.IdempotencyKeyRetention); err != nil {
 				log.Warn("purging old idempotency keys failed", "error", err.Error())

@@ -103,10 +103,21 @@ func (l *Listener) Run(ctx context.Context) {
 // errListenedLong marks a session that worked for a while before it broke: reconnect quickly.
 var errListenedLong = errors.New("connection lost")
 
+// ApplicationName names the listening connection in pg_stat_activity (unless the connection
+// string names one), so that an operator can count the instances' listeners.
+const ApplicationName = "eventmanager-listener"
+
 // session connects, listens and waits for notifications until the connection fails.
 func (l *Listener) session(ctx context.Context) error {
+	cfg, err := pgx.ParseConfig(l.connString)
+	if err != nil {
+		return err
+	}
+	if cfg.RuntimeParams["application_name"] == "" {
+		cfg.RuntimeParams["application_name"] = ApplicationName
+	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := pgx.Connect(cctx, l.connString)
+	conn, err := pgx.ConnectConfig(cctx, cfg)
 	cancel()
 	if err != nil {
 		return err
