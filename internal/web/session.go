@@ -85,6 +85,9 @@ func navFor(p auth.Principal) []navLink {
 	default:
 		out = append(out, navLink{"/categories", "Categories"})
 	}
+	if p.Is(linkRoles...) {
+		out = append(out, navLink{"/judges", "Judges' sign-in"})
+	}
 	return out
 }
 

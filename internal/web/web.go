@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
@@ -25,6 +26,8 @@ const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // checks) as the JSON API.
 type Authenticator interface {
 	SignIn(w http.ResponseWriter, r *http.Request, tenant, email, password string) (store.Session, error)
+	// SignInWithLink exchanges a judge's one-time sign-in link (the QR code) for a session.
+	SignInWithLink(w http.ResponseWriter, r *http.Request, token string) (store.Session, error)
 	Authenticate(ctx context.Context, token string) (auth.Principal, error)
 }
 
@@ -79,6 +82,9 @@ func (a *App) routes() {
 	a.mux.HandleFunc("GET /signin", a.signInPage)
 	a.mux.HandleFunc("POST /signin", a.signIn)
 	a.mux.HandleFunc("POST /signout", a.signOut)
+	a.mux.HandleFunc("GET "+api.SignInLinkPath, a.linkPage)
+	a.mux.HandleFunc("POST "+api.SignInLinkPath, a.linkSignIn)
+	a.mux.HandleFunc("GET /judges", a.signedIn(a.judgesPage))
 	a.mux.HandleFunc("GET /judge", a.signedIn(a.judgeHome))
 	a.mux.HandleFunc("GET /judge/categories/{id}", a.signedIn(a.scoresheetPage))
 	a.mux.HandleFunc("GET /categories", a.signedIn(a.categoriesPage))
