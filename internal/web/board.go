@@ -18,11 +18,12 @@ type categoriesData struct {
 	Categories []store.CategorySummary
 	Board      bool
 	Emcee      bool
+	Links      bool // may hand out big-screen links
 }
 
 func (a *App) categoriesPage(w http.ResponseWriter, r *http.Request) {
-	pg, p := pageFor(r, "Categories")
-	d := categoriesData{Board: p.Is(boardRoles...), Emcee: p.Is(emceeRoles...)}
+	pg, p := pageFor(r, "Categories", "categories.js")
+	d := categoriesData{Board: p.Is(boardRoles...), Emcee: p.Is(emceeRoles...), Links: p.Is(linkRoles...)}
 	if !d.Board && !d.Emcee {
 		http.Redirect(w, r, homeFor(p), http.StatusSeeOther)
 		return

@@ -74,3 +74,9 @@ func (a *App) judgesPage(w http.ResponseWriter, r *http.Request) {
 	pg.Data = judgesData{Judges: judges}
 	a.render(w, r, http.StatusOK, "judges", pg)
 }
+
+// audiencePage is the venue's big screen: a shell whose script reads the read-only audience view of
+// the link (GET /api/v1/audience?token=) and follows its stream. It needs no sign-in.
+func (a *App) audiencePage(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, "audience", page{Title: "Live", Scripts: []string{"audience.js"}})
+}

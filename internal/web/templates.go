@@ -10,7 +10,7 @@ import (
 )
 
 // views are the pages; each is parsed with the layout, once, at start.
-var views = []string{"signin", "error", "judge", "scoresheet", "categories", "board", "emcee", "contestant", "signin_link", "judges"}
+var views = []string{"signin", "error", "judge", "scoresheet", "categories", "board", "emcee", "contestant", "signin_link", "judges", "audience"}
 
 func (a *App) parseViews() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{

@@ -85,6 +85,7 @@ func (a *App) routes() {
 	a.mux.HandleFunc("GET "+api.SignInLinkPath, a.linkPage)
 	a.mux.HandleFunc("POST "+api.SignInLinkPath, a.linkSignIn)
 	a.mux.HandleFunc("GET /judges", a.signedIn(a.judgesPage))
+	a.mux.HandleFunc("GET /audience", a.audiencePage)
 	a.mux.HandleFunc("GET /judge", a.signedIn(a.judgeHome))
 	a.mux.HandleFunc("GET /judge/categories/{id}", a.signedIn(a.scoresheetPage))
 	a.mux.HandleFunc("GET /categories", a.signedIn(a.categoriesPage))
