@@ -77,3 +77,13 @@ func (a *App) serveAsset(w http.ResponseWriter, r *http.Request) {
 	}
 	_, _ = w.Write(f.body)
 }
+
+// serveWorker answers /sw.js, the judges' offline copy: at the root so that it may serve the
+// judge's pages, revalidated on each load so that a new version replaces the old one.
+func (a *App) serveWorker(w http.ResponseWriter, r *http.Request) {
+	f := a.assets["sw.js"]
+	h := w.Header()
+	h.Set("Content-Type", f.contentType)
+	h.Set("Cache-Control", "no-cache")
+	_, _ = w.Write(f.body)
+}

@@ -70,7 +70,8 @@ func newBrowser(t *testing.T, width, height int64) *browser {
 			if err != nil {
 				return
 			}
-			if m.IsException() || m.Type == chromedp.ConsoleError {
+			// A load refused while the test has cut the network is expected, nothing else.
+			if (m.IsException() || m.Type == chromedp.ConsoleError) && !strings.Contains(m.String(), "net::ERR_INTERNET_DISCONNECTED") {
 				b.mu.Lock()
 				b.problems = append(b.problems, m.String())
 				b.mu.Unlock()
@@ -127,7 +128,9 @@ func (b *browser) network(offline, navigatorOffline bool, apiDown string) {
 		if offline {
 			conds = append(conds, &network.Conditions{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
 		}
-		if _, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: conds}); err != nil {
+		// The service worker goes offline with the page.
+		if _, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: conds, EmulateOfflineServiceWorker: &offline}); err != nil {
 			return err
 		}
 		_, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: navigatorOffline, DownloadThroughput: -1, UploadThroughput: -1})

@@ -42,7 +42,8 @@ func TestJudgeFillsSheetThroughNetworkCut(t *testing.T) {
 	require.Equal(t, 6, scores())
 	require.Contains(t, state(2), "Saved")
 
-	// The network goes; rows 3 to 5 are typed and wait on the device.
+	// The network goes (once the page's offline copy is kept); rows 3 to 5 wait on the device.
+	b.until(`document.body.dataset.offlineReady === '1'`, 15*time.Second, "offline copy of the sheet kept")
 	b.network(true, true, "")
 	typeRow(3, "9\t9\t5\t")
 	typeRow(4, "5.25\t4\t2\t")
@@ -56,9 +57,9 @@ func TestJudgeFillsSheetThroughNetworkCut(t *testing.T) {
 	require.Equal(t, 6, scores())
 	b.screenshot("judge-sheet-offline-desktop")
 
-	// Reload while the API is still unreachable (the page itself loads): the rows are still there.
-	b.network(false, true, "*://*/api/*")
+	// Reload with the network still down: the offline copy of the page, and the rows are still there.
 	b.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("sheet")))
+	require.True(t, eval[bool](b, `navigator.serviceWorker.controller !== null && !navigator.onLine`), "served offline by the page's worker")
 	b.until(`document.getElementById('sheet-status').dataset.waiting === '3'`, 10*time.Second, "3 rows still waiting after the reload")
 	require.Equal(t, "5.25", eval[string](b, `document.getElementById('s-4-0').value`))
 	require.Equal(t, "11.25", eval[string](b, `document.querySelector('#row-4 .total-value').textContent`))

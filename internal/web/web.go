@@ -78,6 +78,7 @@ func New(d Deps) (*App, error) {
 
 func (a *App) routes() {
 	a.mux.HandleFunc("GET /static/{sum}/{file}", a.serveAsset)
+	a.mux.HandleFunc("GET /sw.js", a.serveWorker)
 	a.mux.HandleFunc("GET /{$}", a.home)
 	a.mux.HandleFunc("GET /signin", a.signInPage)
 	a.mux.HandleFunc("POST /signin", a.signIn)

@@ -442,6 +442,19 @@ async function reportDevice() {
   } catch (e) { /* the next report will do */ }
 }
 
+// The offline copy of this page (a reload without network still shows the sheet). It needs a
+// secure context (https or localhost); elsewhere the queue still keeps the rows.
+// The worker keeps what it serves; this page was loaded before it ran, so it is put in its cache
+// here (the same cache name as sw.js).
+if ('serviceWorker' in navigator && window.caches) {
+  const files = [location.pathname, ...Array.from(document.querySelectorAll('script[src], link[rel="stylesheet"], link[rel="icon"]'), (e) => e.src || e.href)];
+  navigator.serviceWorker.register('/sw.js')
+    .then(() => caches.open('em-judge-pages-v1'))
+    .then((c) => c.addAll(files))
+    .then(() => { document.body.dataset.offlineReady = '1'; })
+    .catch(() => {});
+}
+
 restore();
 layout();
 updateStatus();
