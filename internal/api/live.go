@@ -32,6 +32,7 @@ type liveState struct {
 	Live
 	streams       atomic.Int64
 	publicLimiter *ratelimit.Memory // see public_limits.go
+	audience      audienceCache
 }
 
 func newLiveState(l Live) *liveState {
@@ -60,6 +61,7 @@ func (s *Server) liveRoutes() {
 	}
 	s.deviceRoutes()
 	s.signInLinkRoutes()
+	s.audienceRoutes()
 }
 
 var errTooManyStreams = &Error{Status: http.StatusServiceUnavailable, Code: "TOO_MANY_STREAMS",

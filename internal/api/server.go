@@ -48,6 +48,7 @@ type Server struct {
 	// limitsWarned is when the last "rate limits unavailable" warning was logged (UnixNano).
 	limitsWarned atomic.Int64
 	limited      map[string]bool // route patterns under rate limits, for the admin API's validation
+	patterns     []string        // every route pattern, in registration order
 	live         *liveState
 	mux          *http.ServeMux
 	pages        http.Handler // the web app: every path that is not the API's (SetPages)
@@ -125,7 +126,10 @@ func wrap(h http.HandlerFunc) handlerFunc {
 }
 
 func (s *Server) handle(pattern string, allow access, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	wildcards := pathWildcards(pattern)
 	var hf http.HandlerFunc = func(w http.ResponseWriter, r *http.Request) {
+		canonicalPathIDs(r, wildcards)
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -141,7 +145,7 @@ func (s *Server) handle(pattern string, allow access, h handlerFunc) {
 
 // Handler is the whole HTTP interface, middleware included.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch))))
+	return withStandardHeaders(s.withRequestID(s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch)))))
 }
 
 // dispatch routes the request, answering unknown paths and methods with the JSON error envelope

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
@@ -21,7 +20,8 @@ const statusHealthTTL = 5 * time.Second
 // a database that does not answer.
 const statusHealthTimeout = 10 * time.Second
 
-// statusRoutes serves the status page (public static files) and its data (administrators). Like
+// statusRoutes serves the status page (public static files) and its data (the operator: it is
+// the whole platform's pool, requests and database health). Like
 // the health report, it is left out when the server has no health checker.
 func (s *Server) statusRoutes() {
 	if s.health == nil {
@@ -30,7 +30,7 @@ func (s *Server) statusRoutes() {
 	s.handle("GET /admin/status", public, s.statusFile)
 	s.handle("GET /admin/status/{file}", public, s.statusFile)
 	st := &statusData{server: s, health: &healthCache{checker: s.health, ttl: statusHealthTTL, now: time.Now}}
-	s.handle("GET /api/v1/admin/status/data", access(auth.Allow(auth.SuperAdmin, auth.Admin)), st.serve)
+	s.handle("GET /api/v1/admin/status/data", operators, st.serve)
 }
 
 func (s *Server) statusFile(w http.ResponseWriter, r *http.Request) error {

@@ -25,7 +25,7 @@ const (
 // Event is one change of a category. It carries ids only.
 type Event struct {
 	Kind       string `json:"kind"`
-	TenantID   string `json:"tenant_id"`
+	TenantID   string `json:"tenant_id,omitempty"`
 	CategoryID string `json:"category_id"`
 	// ContestID is the category's contest, so that a contest-wide view can subscribe once.
 	ContestID string `json:"contest_id,omitempty"`
