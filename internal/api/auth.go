@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/eventmanager/eventmanager/internal/auth"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -36,7 +35,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	token, _ := auth.ParseBearer(r.Header.Get("Authorization"))
+	token, _ := requestToken(r) // the bearer token, or the web app's cookie
 	if err := s.store.Logout(r.Context(), principal(r.Context()).TenantID, token); err != nil {
 		return err
 	}

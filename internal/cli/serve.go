@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/api"
@@ -123,7 +124,8 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry), Health: checker,
 		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits,
 		Live: api.Live{Hub: hub, SignInLinkTTL: cfg.SignInLinkTTL, PublicURL: cfg.PublicURL}})
-	app, err := web.New(web.Deps{Store: st, Auth: srv, Logger: log, Live: true})
+	app, err := web.New(web.Deps{Store: st, Auth: srv, Logger: log, Live: true,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")})
 	if err != nil {
 		return err
 	}

@@ -97,6 +97,24 @@ func TestSessionCookieFlagsAndSignOut(t *testing.T) {
 	r.Body.Close()
 	require.Equal(t, http.StatusOK, r.StatusCode)
 
+	// The API's sign-out with the cookie (and its CSRF token) ends the same session.
+	c3 := e.client()
+	e.signIn(c3, "board@cookie.test")
+	var tok3 string
+	for _, ck := range c3.Jar.Cookies(req.URL) {
+		if ck.Name == auth.SessionCookie {
+			tok3 = ck.Value
+		}
+	}
+	req, _ = http.NewRequest("POST", e.srv.URL+"/api/v1/auth/logout", nil)
+	req.Header.Set(auth.CSRFHeader, auth.CSRFToken(tok3))
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	r, err = c3.Do(req)
+	require.NoError(t, err)
+	r.Body.Close()
+	require.Equal(t, http.StatusNoContent, r.StatusCode)
+	require.Equal(t, 1, e.count(`SELECT count(*) FROM sessions`))
+
 	// A wrong password says so on the form and sets no cookie.
 	c2 := e.client()
 	form := strings.NewReader("tenant=cookie&email=board%40cookie.test&password=wrong")
@@ -223,4 +241,17 @@ func TestRolesReachTheirPages(t *testing.T) {
 		resp, _ := e.get(c, p)
 		require.Equal(t, http.StatusNotFound, resp.StatusCode, p)
 	}
+}
+
+// Behind a proxy that terminates TLS (PUBLIC_URL https://...), the cookie is Secure although the
+// request reached the server without TLS.
+func TestSessionCookieSecureBehindTLSProxy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false, func(d *web.Deps) { d.SecureCookies = true })
+	e.buildNight("proxy", 1, []string{"10"}, 1, "")
+	resp := e.signIn(e.client(), "judge1@proxy.test")
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Len(t, resp.Cookies(), 1)
+	require.True(t, resp.Cookies()[0].Secure)
+	require.True(t, resp.Cookies()[0].HttpOnly)
 }

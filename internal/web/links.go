@@ -50,7 +50,7 @@ func (a *App) linkSignIn(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, status, "signin_link", page{Title: "Sign in as a judge", Data: d})
 		return
 	}
-	setSessionCookie(w, r, sess.Token, sess.ExpiresAt)
+	a.setSessionCookie(w, r, sess.Token, sess.ExpiresAt)
 	http.Redirect(w, r, homeFor(auth.Principal{Role: sess.User.Role, JudgeID: deref(sess.User.JudgeID)}), http.StatusSeeOther)
 }
 

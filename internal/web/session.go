@@ -51,15 +51,15 @@ func (a *App) signedIn(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // setSessionCookie keeps the session token in an HttpOnly cookie that the browser sends only to
-// this site (SameSite=Strict) and, behind TLS, only over TLS.
-func setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
+// this site (SameSite=Strict) and, behind TLS (or with SecureCookies), only over TLS.
+func (a *App) setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{Name: auth.SessionCookie, Value: token, Path: "/", Expires: expires,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: a.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode})
 }
 
-func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+func (a *App) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: auth.SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: a.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode})
 }
 
 // homeFor is where a role starts.
@@ -138,7 +138,7 @@ func (a *App) signIn(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, status, "signin", page{Title: "Sign in", Data: d})
 		return
 	}
-	setSessionCookie(w, r, sess.Token, sess.ExpiresAt)
+	a.setSessionCookie(w, r, sess.Token, sess.ExpiresAt)
 	next := d.Next
 	if next == "" {
 		next = homeFor(auth.Principal{Role: sess.User.Role, JudgeID: deref(sess.User.JudgeID)})
@@ -179,7 +179,7 @@ func (a *App) signOut(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	clearSessionCookie(w, r)
+	a.clearSessionCookie(w, r)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
 

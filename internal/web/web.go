@@ -41,6 +41,9 @@ type Deps struct {
 	Live bool
 	// Zone is the venue's time zone for times shown on pages; nil is UTC.
 	Zone *time.Location
+	// SecureCookies marks the session cookie Secure even when the request came without TLS: set it
+	// when a proxy terminates TLS in front of the server (PUBLIC_URL starts with https://).
+	SecureCookies bool
 }
 
 // App is the web app; it is an http.Handler.
@@ -49,6 +52,7 @@ type App struct {
 	auth   Authenticator
 	log    *slog.Logger
 	live   bool
+	secure bool // SecureCookies
 	zone   *time.Location
 	assets map[string]asset
 	views  map[string]*template.Template
@@ -58,7 +62,7 @@ type App struct {
 // New builds the app: it reads the embedded files and parses every template, so a broken one stops
 // the start.
 func New(d Deps) (*App, error) {
-	a := &App{store: d.Store, auth: d.Auth, log: d.Logger, live: d.Live, zone: d.Zone, mux: http.NewServeMux()}
+	a := &App{store: d.Store, auth: d.Auth, log: d.Logger, live: d.Live, secure: d.SecureCookies, zone: d.Zone, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

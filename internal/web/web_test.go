@@ -43,7 +43,7 @@ type env struct {
 	night night
 }
 
-func newEnv(t testing.TB, withLive bool) *env {
+func newEnv(t testing.TB, withLive bool, adjust ...func(*web.Deps)) *env {
 	t.Helper()
 	dbURL := dbtest.NewDatabase(t)
 	settings, err := config.ParseDatabaseURL(dbURL)
@@ -65,7 +65,11 @@ func newEnv(t testing.TB, withLive bool) *env {
 		deps.Live = api.Live{Hub: hub}
 	}
 	s := api.New(deps)
-	app, err := web.New(web.Deps{Store: st, Auth: s, Logger: log, Live: withLive})
+	wd := web.Deps{Store: st, Auth: s, Logger: log, Live: withLive}
+	for _, f := range adjust {
+		f(&wd)
+	}
+	app, err := web.New(wd)
 	require.NoError(t, err)
 	s.SetPages(app)
 	srv := httptest.NewServer(s.Handler())
