@@ -80,13 +80,35 @@ function retryLater() {
   retryTimer = setTimeout(pump, backoff * 1000);
 }
 
-// pump sends the oldest waiting entry, one request at a time, then the next.
-async function pump() {
+// pump sends the waiting entries in order, one request at a time. With several tabs open on the
+// same sheet, only the one holding the queue's lock sends (Web Locks; absent without a secure
+// context, where the Idempotency-Keys still keep a row from being written twice).
+function pump() {
   if (inflight !== null || needSignIn) return;
+  if (!navigator.locks) {
+    drain();
+    return;
+  }
+  navigator.locks.request(cfg.queue, { ifAvailable: true }, async (lock) => {
+    if (!lock) {
+      retryLater();
+      return;
+    }
+    await drain();
+  });
+}
+
+async function drain() {
+  while (await sendOne()) { /* next entry */ }
+}
+
+// sendOne sends the oldest waiting entry and says whether to go on with the next.
+async function sendOne() {
+  if (needSignIn) return false;
   const item = loadQueue().items.find((i) => i.state === 'waiting');
   updateStatus();
-  if (!item) return;
-  if (!navigator.onLine) return; // the online event starts it again
+  if (!item) return false;
+  if (!navigator.onLine) return false; // the online event starts it again
   inflight = item.seq;
   const tr = rowById(item.contestant);
   if (tr) setRowState(tr, 'sending');
@@ -111,7 +133,7 @@ async function pump() {
     if (tr) setRowState(tr, 'waiting');
     retryLater();
     updateStatus();
-    return;
+    return false;
   }
   backoff = 0;
   const code = body.error ? body.error.code : '';
@@ -121,7 +143,7 @@ async function pump() {
     if (tr) setRowState(tr, 'waiting');
     askSignIn();
     updateStatus();
-    return;
+    return false;
   }
   if (res.ok) {
     if (idx >= 0) q.items.splice(idx, 1);
@@ -137,7 +159,7 @@ async function pump() {
     if (tr) showRefused(tr, reason, field);
   }
   updateStatus();
-  pump();
+  return true;
 }
 
 // ---- rows -----------------------------------------------------------------------------------
