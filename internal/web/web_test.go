@@ -193,3 +193,9 @@ func assetPath(t testing.TB, html, name string) string {
 	require.NotNil(t, m, "the page links %s", name)
 	return m[1]
 }
+
+func (e *env) exec(sql string, args ...any) {
+	e.t.Helper()
+	_, err := e.db.Exec(context.Background(), db.Op{Name: "test.exec", Class: db.Simple}, e.night.tenantID, sql, args...)
+	require.NoError(e.t, err)
+}
