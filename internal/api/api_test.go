@@ -33,10 +33,11 @@ type env struct {
 	store *store.Store
 }
 
-// newEnv starts the API on a fresh migrated database; adjust changes the pool settings.
+// newEnv starts the API on a fresh migrated database, connected as the service's role (a missing
+// grant fails the tests as it would fail the service); adjust changes the pool settings.
 func newEnv(t *testing.T, adjust func(*config.Database)) *env {
 	t.Helper()
-	settings, err := config.ParseDatabaseURL(dbtest.NewDatabase(t))
+	settings, err := config.ParseDatabaseURL(dbtest.ServiceURL(t, dbtest.NewDatabase(t)))
 	require.NoError(t, err)
 	if adjust != nil {
 		adjust(&settings)

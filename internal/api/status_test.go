@@ -32,7 +32,7 @@ type statusEnv struct {
 
 func newStatusEnv(t *testing.T, th health.Thresholds) *statusEnv {
 	t.Helper()
-	settings, err := config.ParseDatabaseURL(dbtest.NewDatabase(t))
+	settings, err := config.ParseDatabaseURL(dbtest.ServiceURL(t, dbtest.NewDatabase(t)))
 	require.NoError(t, err)
 	registry := metrics.NewRegistry()
 	queries := metrics.NewQueries(registry)

@@ -39,7 +39,7 @@ type observedEnv struct {
 // e.server.Handle before the first request are served.
 func newObservedEnv(t *testing.T, params string, tm config.QueryTimeouts) *observedEnv {
 	t.Helper()
-	url := dbtest.NewDatabase(t)
+	url := dbtest.ServiceURL(t, dbtest.NewDatabase(t))
 	settings, err := config.ParseDatabaseURL(url + params)
 	require.NoError(t, err)
 	app := fmt.Sprintf("emapi_%012x", rand.Uint64()&(1<<48-1))

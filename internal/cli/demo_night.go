@@ -102,7 +102,7 @@ func printDemoNight(w io.Writer, port int, password string) {
 		fmt.Fprintf(w, "  %-22s %s\n", acc.email, strings.ToLower(strings.ReplaceAll(string(acc.role), "_", " ")))
 	}
 	if password != "" {
-		fmt.Fprintf(w, "They all sign in with the password %q (shown once). Open a judge and the tally master in two browser windows.\n\n", password)
+		fmt.Fprintf(w, "They all sign in with the password %q (printed only now). Open a judge and the tally master in two browser windows.\n\n", password)
 	} else {
 		fmt.Fprint(w, "Their password was printed when the demo tenant was created.\n\n")
 	}

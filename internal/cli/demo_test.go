@@ -1,48 +1,45 @@
-package cli
+package cli_test
 
 import (
-	"bytes"
-	"context"
+	"net/http"
 	"regexp"
+	"strings"
 	"testing"
-	"time"
 
-	"github.com/eventmanager/eventmanager/internal/config"
-	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
-	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/stretchr/testify/require"
 )
 
-// The demo prints the web app's address and sign-ins that work, and its category is ready to score:
-// three judges assigned, six contestants, three criteria.
-func TestDemoHasAReadyCategory(t *testing.T) {
-	t.Parallel()
-	settings, err := config.ParseDatabaseURL(dbtest.NewDatabase(t))
-	require.NoError(t, err)
-	d, err := db.Open(settings, db.Options{Timeouts: config.QueryTimeouts{Simple: time.Second, Standard: 5 * time.Second, Complex: 15 * time.Second, Report: 30 * time.Second}})
-	require.NoError(t, err)
-	t.Cleanup(d.Close)
-	st := store.New(d)
-	ctx := context.Background()
-	var out bytes.Buffer
-	require.NoError(t, ensureDemo(ctx, st, config.Config{Port: 3000, TokenTTL: time.Hour}, Env{Stdout: &out, Stderr: &out}))
-	require.Contains(t, out.String(), "The web app: http://localhost:3000/")
-	m := regexp.MustCompile(`sign in with the password "([^"]+)"`).FindStringSubmatch(out.String())
-	require.NotNil(t, m, out.String())
-	sess, err := st.Login(ctx, demoSlug, "judge1@demo.test", m[1], time.Hour)
-	require.NoError(t, err)
-	require.NotNil(t, sess.User.JudgeID)
-	cats, err := st.JudgeCategories(ctx, sess.User.TenantID, *sess.User.JudgeID)
-	require.NoError(t, err)
-	require.Len(t, cats, 1)
-	require.Equal(t, 18, cats[0].Required)
-	_, err = st.Login(ctx, demoSlug, "tally@demo.test", m[1], time.Hour)
-	require.NoError(t, err)
+var demoToken = regexp.MustCompile(`Authorization: Bearer (\S+)' http://localhost:\d+(/\S+)`)
 
-	// A second start finds the tenant and still prints the app's address and the accounts.
-	out.Reset()
-	require.NoError(t, ensureDemo(ctx, st, config.Config{Port: 3000, TokenTTL: time.Hour}, Env{Stdout: &out, Stderr: &out}))
-	require.Contains(t, out.String(), "judge1@demo.test")
-	require.Contains(t, out.String(), "printed when the demo tenant was created")
+// serve --demo creates the demo admin and the operator, prints both sign-ins once and fresh tokens
+// on every start: the operator's token reads the database health, the demo admin's is refused.
+func TestDemoPrintsTheOperator(t *testing.T) {
+	t.Parallel()
+	owner := dbtest.NewDatabase(t)
+	vars := map[string]string{"DATABASE_URL": dbtest.ServiceURL(t, owner), "MIGRATION_DATABASE_URL": owner}
+	for start := range 2 {
+		s := startServing(t, vars, "--demo")
+		out := s.stdout.String()
+		passwords := strings.Count(out, "(shown once)")
+		if start == 0 {
+			require.Equal(t, 2, passwords, out)
+			require.Contains(t, out, `Platform operator created. Sign in with tenant "platform", email "operator@platform.test", password "`)
+			require.Contains(t, out, `Sign in with tenant "demo", email "admin@demo.test"`)
+		} else {
+			require.Zero(t, passwords, "passwords are shown once: %s", out)
+		}
+		require.Contains(t, out, `sign in as the operator: tenant "platform", email "operator@platform.test"`)
+		tokens := demoToken.FindAllStringSubmatch(out, -1)
+		require.Len(t, tokens, 2, out)
+		admin, operator := tokens[0][1], tokens[1][1]
+		require.Equal(t, "/api/v1/admin/database/health", tokens[1][2])
+		code, body := s.get(t, s.port, "/api/v1/admin/database/health", operator)
+		require.Equal(t, http.StatusOK, code, body)
+		code, body = s.get(t, s.port, "/api/v1/admin/database/health", admin)
+		require.Equal(t, http.StatusForbidden, code, body)
+		code, body = s.get(t, s.port, "/api/v1/events", admin)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Equal(t, 0, s.shutdown(t), s.stderr.String())
+	}
 }
