@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
