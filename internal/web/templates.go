@@ -21,7 +21,6 @@ func (a *App) parseViews() (map[string]*template.Template, error) {
 			}
 			return u, nil
 		},
-		"add":        func(a, b int) int { return a + b },
 		"num":        decimalText,
 		"ordinal":    ordinal,
 		"capitalise": capitalise,
