@@ -78,6 +78,7 @@ func TestBoardFollowsLiveAndCertifiesInOrder(t *testing.T) {
 	phone.signIn(e.srv.URL, "gala", "judge1@gala.test", testPassword, "#my-categories")
 	phone.screenshot("phone-judge-categories")
 	phone.do(chromedp.Click(chromedp.CSS("#my-categories a")), chromedp.WaitVisible(chromedp.ID("s-1-0")))
+	phone.sheetReady()
 	require.False(t, eval[bool](phone, `document.getElementById('card-nav').hidden`), "phone layout shows the card navigation")
 	require.True(t, eval[bool](phone, `getComputedStyle(document.getElementById('row-2')).display === 'none'`), "one card at a time")
 	phone.do(chromedp.Focus(chromedp.ID("s-1-0")), chromedp.KeyEvent("8\r8\r"))

@@ -162,3 +162,10 @@ func (b *browser) noProblems() {
 	defer b.mu.Unlock()
 	require.Empty(b.t, b.problems, "console errors")
 }
+
+// sheetReady waits until the scoresheet's script has started (module scripts run after the page is
+// shown): keys typed before would reach no listener.
+func (b *browser) sheetReady() {
+	b.t.Helper()
+	b.until(`document.getElementById('sheet-page').dataset.ready === '1'`, 15*time.Second, "the scoresheet's script started")
+}

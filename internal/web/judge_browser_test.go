@@ -18,6 +18,7 @@ func TestJudgeFillsSheetThroughNetworkCut(t *testing.T) {
 	b := newBrowser(t, 1440, 900)
 	b.signIn(e.srv.URL, "night", "judge1@night.test", testPassword, "#my-categories")
 	b.do(chromedp.Click(chromedp.CSS("#my-categories a")), chromedp.WaitVisible(chromedp.ID("sheet")))
+	b.sheetReady()
 	scores := func() int { return e.count(`SELECT count(*) FROM scores WHERE judge_id = $1`, n.judges[0]) }
 	state := func(row int) string {
 		return eval[string](b, fmt.Sprintf(`document.getElementById('row-%d').dataset.state + ': ' + document.getElementById('state-%d').textContent`, row, row))
@@ -59,6 +60,7 @@ func TestJudgeFillsSheetThroughNetworkCut(t *testing.T) {
 
 	// Reload with the network still down: the offline copy of the page, and the rows are still there.
 	b.do(chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("sheet")))
+	b.sheetReady()
 	require.True(t, eval[bool](b, `navigator.serviceWorker.controller !== null && !navigator.onLine`), "served offline by the page's worker")
 	b.until(`document.getElementById('sheet-status').dataset.waiting === '3'`, 10*time.Second, "3 rows still waiting after the reload")
 	require.Equal(t, "5.25", eval[string](b, `document.getElementById('s-4-0').value`))

@@ -16,6 +16,7 @@ func TestJudgeSessionEndsWhileRowsWait(t *testing.T) {
 	b := newBrowser(t, 1440, 900)
 	b.signIn(e.srv.URL, "expiry", "judge1@expiry.test", testPassword, "#my-categories")
 	b.do(chromedp.Navigate(e.srv.URL+"/judge/categories/"+n.categoryID), chromedp.WaitVisible(chromedp.ID("sheet")))
+	b.sheetReady()
 	require.Equal(t, 1, e.count(`SELECT count(*) FROM sessions`))
 	// The session ends on the server (as a sign-out on another device or an expiry would).
 	e.exec(`UPDATE sessions SET expires_at = now() - interval '1 second'`)
@@ -32,6 +33,7 @@ func TestJudgeSessionEndsWhileRowsWait(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("email"), "judge1@expiry.test"),
 		chromedp.SendKeys(chromedp.ID("password"), testPassword+"\r"),
 		chromedp.WaitVisible(chromedp.ID("sheet")))
+	b.sheetReady()
 	b.until(`document.getElementById('row-1').dataset.state === 'saved'`, 15*time.Second, "the kept row is sent after signing in")
 	require.Equal(t, 2, e.count(`SELECT count(*) FROM scores`))
 	require.Equal(t, 2, e.count(`SELECT count(*) FROM audit_logs WHERE action = 'score.submitted'`))

@@ -486,3 +486,4 @@ reportDevice();
 window.addEventListener('offline', updateStatus);
 document.addEventListener('visibilitychange', () => { if (!document.hidden) pump(); });
 pump();
+page.dataset.ready = '1'; // tests wait for it: keys typed before this reach no listener
