@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/eventmanager/eventmanager/internal/auth"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -38,6 +40,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.Logout(r.Context(), principal(r.Context()).TenantID, token); err != nil {
 		return err
 	}
+	// At once here; other instances drop it on the notification.
+	s.sessions.Forget(auth.HashToken(token))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -74,10 +73,14 @@ func (s *Server) SignIn(w http.ResponseWriter, r *http.Request, tenant, email, p
 	return sess, nil
 }
 
-// Authenticate returns the principal of a session token, as the API's token check does, or
-// db.ErrNotFound; the web app's pages check their cookie through it.
-func (s *Server) Authenticate(ctx context.Context, token string) (auth.Principal, error) {
-	return s.store.Authenticate(ctx, token)
+// SignOut ends the session of token (the web app's sign-out), at once on this instance's session
+// cache as the JSON sign-out does.
+func (s *Server) SignOut(r *http.Request, tenantID, token string) error {
+	if err := s.store.Logout(r.Context(), tenantID, token); err != nil {
+		return err
+	}
+	s.sessions.Forget(auth.HashToken(token))
+	return nil
 }
 
 // SetPages serves every path outside the API's routes (the web app at /). Call it before serving.

@@ -36,12 +36,17 @@ func (a *App) signedIn(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(auth.SessionCookie)
 		if err == nil && c.Value != "" {
-			p, aerr := a.auth.Authenticate(r.Context(), c.Value)
+			p, aerr := a.auth.Authenticate(r, c.Value)
 			if aerr == nil {
 				h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, session{p: p, token: c.Value})))
 				return
 			}
-			if !errors.Is(aerr, db.ErrNotFound) {
+			var ae *api.Error
+			switch {
+			case errors.As(aerr, &ae) && ae.Status == http.StatusTooManyRequests:
+				a.renderError(w, r, ae.Status, "Too many failed sign-in checks from this device.", "Wait a minute, then reload the page.")
+				return
+			case !errors.As(aerr, &ae) || ae.Status != http.StatusUnauthorized:
 				a.fail(w, r, aerr)
 				return
 			}
@@ -172,8 +177,8 @@ func (a *App) signOut(w http.ResponseWriter, r *http.Request) {
 			a.renderError(w, r, http.StatusForbidden, "Sign-out was refused: the page was out of date.", "Reload the page and press Sign out again.")
 			return
 		}
-		if p, aerr := a.auth.Authenticate(r.Context(), c.Value); aerr == nil {
-			if err := a.store.Logout(r.Context(), p.TenantID, c.Value); err != nil {
+		if p, aerr := a.auth.Authenticate(r, c.Value); aerr == nil {
+			if err := a.auth.SignOut(r, p.TenantID, c.Value); err != nil {
 				a.fail(w, r, err)
 				return
 			}

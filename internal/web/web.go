@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -28,7 +27,11 @@ type Authenticator interface {
 	SignIn(w http.ResponseWriter, r *http.Request, tenant, email, password string) (store.Session, error)
 	// SignInWithLink exchanges a judge's one-time sign-in link (the QR code) for a session.
 	SignInWithLink(w http.ResponseWriter, r *http.Request, token string) (store.Session, error)
-	Authenticate(ctx context.Context, token string) (auth.Principal, error)
+	// Authenticate checks the session token that came with r (cached, and limited per address
+	// after failures); an unknown or expired token is an *api.Error of status 401.
+	Authenticate(r *http.Request, token string) (auth.Principal, error)
+	// SignOut ends a session.
+	SignOut(r *http.Request, tenantID, token string) error
 }
 
 // Deps are what the app needs.
