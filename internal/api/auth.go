@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
 )
@@ -27,29 +26,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	req.Tenant = strings.TrimSpace(req.Tenant)
-	req.Email = strings.ToLower(strings.TrimSpace(req.Email))
-	switch {
-	case req.Tenant == "":
-		return invalid("tenant", "is required")
-	case req.Email == "":
-		return invalid("email", "is required")
-	case len(req.Tenant) > 63:
-		// Bounded before the rate limiter, whose bucket names carry the tenant and the email: a
-		// megabyte of either would otherwise be kept in memory per attempt.
-		return invalid("tenant", "is longer than 63 characters")
-	case len(req.Email) > 254:
-		return invalid("email", "is longer than 254 characters")
-	case req.Password == "":
-		return invalid("password", "is required")
-	case len(req.Password) > 256:
-		return invalid("password", "is longer than 256 bytes")
-	}
-	// Before the password is checked: a refused attempt costs no argon2id.
-	if err := s.limitSignIn(w, r, req.Tenant, req.Email); err != nil {
-		return err
-	}
-	sess, err := s.store.Login(r.Context(), req.Tenant, req.Email, req.Password, s.tokenTTL)
+	sess, err := s.SignIn(w, r, req.Tenant, req.Email, req.Password)
 	if err != nil {
 		return err
 	}
@@ -59,7 +36,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
-	token, _ := auth.ParseBearer(r.Header.Get("Authorization"))
+	token, _ := requestToken(r) // the bearer token, or the web app's cookie
 	if err := s.store.Logout(r.Context(), principal(r.Context()).TenantID, token); err != nil {
 		return err
 	}

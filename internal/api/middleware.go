@@ -143,9 +143,9 @@ func (s *Server) withRecovery(next http.Handler) http.Handler {
 // authenticated checks the bearer token and the caller's role before the handler runs.
 func (s *Server) authenticated(allow access, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := auth.ParseBearer(r.Header.Get("Authorization"))
-		if !ok {
-			s.writeError(w, r, errUnauthenticated)
+		token, err := requestToken(r) // bearer token, or the web app's cookie (cookie.go)
+		if err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		p, err := s.Authenticate(r, token)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -63,6 +64,7 @@ type Server struct {
 	trustedProxies []netip.Prefix
 	ready          readiness
 	mux            *http.ServeMux
+	pages          http.Handler // the web app: every path that is not the API's (SetPages)
 
 	httpMetrics *metrics.HTTP
 	queryWindow *metrics.Window
@@ -183,6 +185,10 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	if allowed := s.allowedMethods(r); allowed != "" {
 		w.Header().Set("Allow", allowed)
 		s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Message: "allowed: " + allowed})
+		return
+	}
+	if s.pages != nil && !strings.HasPrefix(r.URL.Path, "/api/") {
+		s.pages.ServeHTTP(w, r)
 		return
 	}
 	s.writeError(w, r, &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: "no such route"})

@@ -126,29 +126,39 @@ var errSignInLinkInvalid = &Error{Status: http.StatusUnauthorized, Code: "SIGN_I
 	Message: "the sign-in link is unknown, used, expired or revoked: ask for a new one, or sign in with your password"}
 
 func (s *Server) exchangeSignInLink(w http.ResponseWriter, r *http.Request) error {
-	if err := s.limitPublic(w, r, "link"); err != nil {
-		return err
-	}
 	var req exchangeRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	req.Token = strings.TrimSpace(req.Token)
-	switch {
-	case req.Token == "":
-		return invalid("token", "is required")
-	case len(req.Token) != auth.TokenLen || !strings.HasPrefix(req.Token, auth.TokenPrefix):
-		return errSignInLinkInvalid
-	}
-	sess, err := s.store.ExchangeSignInLink(r.Context(), req.Token,
-		store.Actor{RequestID: requestID(r.Context()), IP: clientIP(r)}, s.tokenTTL)
-	if errors.Is(err, store.ErrSignInLinkInvalid) {
-		return errSignInLinkInvalid
-	}
+	sess, err := s.SignInWithLink(w, r, req.Token)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, sess)
 	return nil
+}
+
+// SignInWithLink exchanges a judge's one-time sign-in link for a session, limited per client
+// address. The JSON route and the web app's link page both go through it. Errors are *Error.
+func (s *Server) SignInWithLink(w http.ResponseWriter, r *http.Request, token string) (store.Session, error) {
+	if err := s.limitPublic(w, r, "link"); err != nil {
+		return store.Session{}, toAPIError(err)
+	}
+	token = strings.TrimSpace(token)
+	switch {
+	case token == "":
+		return store.Session{}, invalid("token", "is required")
+	case len(token) != auth.TokenLen || !strings.HasPrefix(token, auth.TokenPrefix):
+		return store.Session{}, errSignInLinkInvalid
+	}
+	sess, err := s.store.ExchangeSignInLink(r.Context(), token,
+		store.Actor{RequestID: requestID(r.Context()), IP: clientIP(r)}, s.tokenTTL)
+	if errors.Is(err, store.ErrSignInLinkInvalid) {
+		return store.Session{}, errSignInLinkInvalid
+	}
+	if err != nil {
+		return store.Session{}, toAPIError(err)
+	}
+	return sess, nil
 }

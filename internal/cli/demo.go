@@ -30,8 +30,16 @@ const (
 // on first start (each when missing), then prints ready-to-paste curl commands with fresh tokens of
 // both. Passwords and tokens go to stdout for the person at the terminal, never to the log.
 func ensureDemo(ctx context.Context, st *store.Store, cfg config.Config, env Env) error {
+	nightPassword := ""
 	admin, err := ensureDemoAccount(ctx, st, env, demoSlug, "Demo Competitions", store.NewUser{Email: demoEmail, Name: "Demo Admin", Role: auth.Admin},
-		func(tenantID string, a store.Actor) error { return createDemoEvents(ctx, st, tenantID, a) })
+		func(tenantID string, a store.Actor) error {
+			if err := createDemoEvents(ctx, st, tenantID, a); err != nil {
+				return err
+			}
+			var err error
+			nightPassword, err = createDemoNight(ctx, st, tenantID, a)
+			return err
+		})
 	if err != nil {
 		return err
 	}
@@ -59,6 +67,7 @@ func ensureDemo(ctx context.Context, st *store.Store, cfg config.Config, env Env
 	fmt.Fprintf(env.Stdout, "The demo tenant is on rate-limit tier %q, for the runbook's load test (new tenants get \"standard\"):\n\n"+
 		"  ab -n 1000 -c 50 -H 'Authorization: Bearer %s' http://127.0.0.1:%d/api/v1/events\n\n",
 		demoRateLimitTier, adminSess.Token, cfg.Port)
+	printDemoNight(env.Stdout, cfg.Port, nightPassword)
 	return nil
 }
 

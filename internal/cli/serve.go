@@ -21,6 +21,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/pglisten"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
+	"github.com/eventmanager/eventmanager/internal/web"
 )
 
 const serveUsage = `Usage: eventmanager serve [flags]
@@ -190,6 +191,12 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 		deps.Metrics = nil // on its own address only
 	}
 	srv := api.New(deps)
+	app, err := web.New(web.Deps{Store: st, Auth: srv, Logger: log, Live: true,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")})
+	if err != nil {
+		return err
+	}
+	srv.SetPages(app)
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
 		return err

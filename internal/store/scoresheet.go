@@ -13,6 +13,7 @@ import (
 type Scoresheet struct {
 	CategoryID       string               `json:"category_id"`
 	CategoryName     string               `json:"category_name"`
+	ScoreCap         *json.Number         `json:"score_cap"` // the most a judge's total may reach; null: no cap
 	JudgeID          string               `json:"judge_id"`
 	JudgeName        string               `json:"judge_name"`
 	AssignmentStatus string               `json:"assignment_status"`
@@ -64,6 +65,7 @@ var scoresheetSQL = `
 SELECT json_build_object(
     'category_id', c.id,
     'category_name', c.name,
+    'score_cap', trim_scale(c.score_cap),
     'judge', (SELECT json_build_object('id', j.id, 'name', j.name) FROM judges j WHERE j.tenant_id = $1 AND j.id = $3),
     'assignment_status', (SELECT a.status FROM assignments a WHERE a.tenant_id = $1 AND a.category_id = c.id AND a.judge_id = $3),
     'certified_at', (SELECT ` + sqlUTC("x.certified_at") + ` FROM category_certifications x
@@ -91,8 +93,9 @@ FROM categories c WHERE c.tenant_id = $1 AND c.id = $2`
 
 // sheetDoc is the JSON document of scoresheetSQL.
 type sheetDoc struct {
-	CategoryID   string `json:"category_id"`
-	CategoryName string `json:"category_name"`
+	CategoryID   string       `json:"category_id"`
+	CategoryName string       `json:"category_name"`
+	ScoreCap     *json.Number `json:"score_cap"`
 	Judge        *struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
@@ -123,7 +126,7 @@ func (s *Store) Scoresheet(ctx context.Context, tenantID, categoryID, judgeID st
 		return Scoresheet{}, notAssigned(onBehalf, st)
 	}
 	sheet := Scoresheet{
-		CategoryID: doc.CategoryID, CategoryName: doc.CategoryName, JudgeID: doc.Judge.ID, JudgeName: doc.Judge.Name,
+		CategoryID: doc.CategoryID, CategoryName: doc.CategoryName, ScoreCap: doc.ScoreCap, JudgeID: doc.Judge.ID, JudgeName: doc.Judge.Name,
 		AssignmentStatus: *st, Certified: doc.CertifiedAt != nil, CertifiedAt: doc.CertifiedAt,
 		Criteria: doc.Criteria, Contestants: doc.Contestants,
 		Required: len(doc.Criteria) * len(doc.Contestants),
