@@ -16,6 +16,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
+	"github.com/eventmanager/eventmanager/internal/querywindow"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -41,7 +42,7 @@ func newHealthEnvWith(t *testing.T, settings config.Database, checked *db.DB) *e
 		checked = d
 	}
 	st := store.New(d)
-	lat := func(db.Class) health.Latency { return health.Latency{} }
+	lat := func(db.Class) querywindow.Latency { return querywindow.Latency{} }
 	checker := health.New(checked, lat, health.Thresholds{}).WithPoolTimeouts(queries.PoolTimeouts)
 	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Health: checker})

@@ -10,6 +10,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
+	"github.com/eventmanager/eventmanager/internal/querywindow"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
@@ -27,7 +28,7 @@ type Deps struct {
 	// HTTPMetrics records every request (route, code, duration); nil records nothing.
 	HTTPMetrics *metrics.HTTP
 	// QueryWindow gives the status page its query latencies; nil shows none.
-	QueryWindow *metrics.Window
+	QueryWindow *querywindow.Window
 	// RateLimits enforces rate_limit_configs on every route but the probes; nil builds one that
 	// counts in process and reads the configurations through Store (see ratelimit_middleware.go).
 	RateLimits *ratelimit.Enforcer
@@ -48,7 +49,7 @@ type Server struct {
 	mux          *http.ServeMux
 
 	httpMetrics *metrics.HTTP
-	queryWindow *metrics.Window
+	queryWindow *querywindow.Window
 }
 
 // access says who may call a route.

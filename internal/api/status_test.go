@@ -42,7 +42,7 @@ func newStatusEnv(t *testing.T, th health.Thresholds) *statusEnv {
 	registry.MustRegister(metrics.NewPoolCollector(d.Pool()))
 	st := store.New(d)
 	window := queries.Window()
-	checker := health.New(d, func(c db.Class) health.Latency { return health.Latency(window.Latency(c)) }, th)
+	checker := health.New(d, window.Latency, th)
 	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: metrics.Handler(registry), Health: checker, HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window})
 	srv := httptest.NewServer(s.Handler())
