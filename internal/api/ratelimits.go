@@ -8,6 +8,7 @@ import (
 
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -105,7 +106,7 @@ func (s *Server) listRateLimits(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writePage(w, rows, want, func(c ratelimit.Config) any { return rateLimitCursor{ID: c.ID} })
+	writePage(w, rows, want, func(c rules.Config) any { return rateLimitCursor{ID: c.ID} })
 	return nil
 }
 
@@ -150,7 +151,7 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := principal(r.Context())
-	c := ratelimit.Config{UserID: req.UserID, Endpoint: req.Endpoint, Tier: req.Tier, Priority: req.Priority, Enabled: true}
+	c := rules.Config{UserID: req.UserID, Endpoint: req.Endpoint, Tier: req.Tier, Priority: req.Priority, Enabled: true}
 	switch {
 	case req.Global && req.TenantID != "":
 		return invalid("tenant_id", "must be empty for a global configuration")
@@ -217,8 +218,8 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 // the strict sign-in rows are what keeps password guessing slow, so only a SUPER_ADMIN may raise
 // limits. An ADMIN may always tighten them. The check itself reads nothing: it can run inside the
 // store's transaction, on the row as changed.
-func (s *Server) ceilingCheck(r *http.Request, tenantID string) (func(ratelimit.Config) error, error) {
-	none := func(ratelimit.Config) error { return nil }
+func (s *Server) ceilingCheck(r *http.Request, tenantID string) (func(rules.Config) error, error) {
+	none := func(rules.Config) error { return nil }
 	if principal(r.Context()).Role == auth.SuperAdmin || tenantID == "" {
 		return none, nil
 	}
@@ -226,8 +227,8 @@ func (s *Server) ceilingCheck(r *http.Request, tenantID string) (func(ratelimit.
 	if err != nil {
 		return nil, err
 	}
-	return func(c ratelimit.Config) error {
-		ceiling, ok := ratelimit.Ceiling(tl, c.Endpoint)
+	return func(c rules.Config) error {
+		ceiling, ok := rules.Ceiling(tl, c.Endpoint, slices.Contains(ratelimit.SignInEndpoints, c.Endpoint))
 		if !ok {
 			return nil
 		}
@@ -343,7 +344,7 @@ func (s *Server) rateLimitsChanged(tenantID string) {
 }
 
 type effectiveCandidate struct {
-	ratelimit.Config
+	rules.Config
 	Level string `json:"level"`
 }
 
@@ -383,12 +384,12 @@ func (s *Server) effectiveRateLimit(w http.ResponseWriter, r *http.Request) erro
 	if signIn {
 		userID = "" // as enforced: nobody is signed in yet
 	}
-	subject := ratelimit.Subject{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier}
+	subject := rules.Subject{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier}
 	out := effectiveRateLimit{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier, Candidates: []effectiveCandidate{}}
-	for _, c := range ratelimit.Candidates(tl.Configs, subject, signIn) {
+	for _, c := range rules.Candidates(tl.Configs, subject, signIn) {
 		out.Candidates = append(out.Candidates, effectiveCandidate{Config: c, Level: c.LevelOf().String()})
 	}
-	if m, ok := ratelimit.Resolve(tl.Configs, subject, signIn); ok {
+	if m, ok := rules.Resolve(tl.Configs, subject, signIn); ok {
 		out.Applies = &effectiveCandidate{Config: m.Config, Level: m.Level.String()}
 		out.Reason = m.Reason()
 	} else {

@@ -18,6 +18,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/eventmanager/eventmanager/internal/redistest"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/jackc/pgx/v5"
@@ -140,7 +141,7 @@ func TestSignInLimitedPerIPAndPerTenant(t *testing.T) {
 	list := e.do("GET", "/api/v1/admin/rate-limits?scope=global", super, nil)
 	require.Equal(t, http.StatusOK, list.status)
 	var page struct {
-		Data []ratelimit.Config `json:"data"`
+		Data []rules.Config `json:"data"`
 	}
 	require.NoError(t, json.Unmarshal(list.body, &page))
 	var ipRow, tenantRow string
@@ -263,7 +264,7 @@ func TestRateLimitAdminValidationAndAccess(t *testing.T) {
 	r = e.do("GET", "/api/v1/admin/rate-limits", admin, nil)
 	require.Equal(t, http.StatusOK, r.status)
 	var page struct {
-		Data []ratelimit.Config `json:"data"`
+		Data []rules.Config `json:"data"`
 	}
 	require.NoError(t, json.Unmarshal(r.body, &page))
 	require.Len(t, page.Data, 11, "the tenant's row and the 10 seeded global rows")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 )
 
 // SignInEndpoint is the sign-in route. Sign-in is limited in three buckets, each configured by an
@@ -46,7 +48,7 @@ type Result struct {
 	Decision
 	Limited bool
 	Tier    string
-	Match   Match
+	Match   rules.Match
 }
 
 // Check decides one request of a signed-in user on a route pattern. The bucket is per user: a
@@ -57,7 +59,7 @@ func (e *Enforcer) Check(ctx context.Context, tenantID, userID, endpoint string)
 	if err != nil {
 		return Result{}, err
 	}
-	m, ok := Resolve(tl.Configs, Subject{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier}, false)
+	m, ok := rules.Resolve(tl.Configs, rules.Subject{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier}, false)
 	if !ok {
 		return Result{Tier: tl.Tier}, nil
 	}
@@ -94,7 +96,7 @@ func (e *Enforcer) CheckSignIn(ctx context.Context, slug, email, ip string) (Res
 	var res Result
 	res.Tier = tl.Tier
 	for _, b := range buckets {
-		m, ok := Resolve(tl.Configs, Subject{TenantID: tl.TenantID, Endpoint: b.endpoint, Tier: tl.Tier}, true)
+		m, ok := rules.Resolve(tl.Configs, rules.Subject{TenantID: tl.TenantID, Endpoint: b.endpoint, Tier: tl.Tier}, true)
 		if !ok {
 			continue
 		}
@@ -117,7 +119,7 @@ func (e *Enforcer) CheckSignIn(ctx context.Context, slug, email, ip string) (Res
 
 // bucketKey names a bucket: the configuration (its own limits; a new row starts full) and who is
 // counted.
-func bucketKey(c Config, kind, id string) string {
+func bucketKey(c rules.Config, kind, id string) string {
 	var b strings.Builder
 	b.Grow(len(c.ID) + len(kind) + len(id) + 2)
 	b.WriteString(c.ID)

@@ -5,7 +5,7 @@ import (
 	"errors"
 
 	"github.com/eventmanager/eventmanager/internal/db"
-	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -46,7 +46,7 @@ const rateLimitColumns = `c.id, c.tenant_id, c.user_id, c.endpoint, c.tier, c.pe
 
 // rateLimitScan reads rateLimitColumns; NULL columns become "".
 type rateLimitScan struct {
-	c                              ratelimit.Config
+	c                              rules.Config
 	tenantID, userID, endpoint, tr *string
 }
 
@@ -55,7 +55,7 @@ func (r *rateLimitScan) dest() []any {
 		&r.c.Enabled, &r.c.Priority, &r.c.CreatedAt, &r.c.UpdatedAt}
 }
 
-func (r *rateLimitScan) config() ratelimit.Config {
+func (r *rateLimitScan) config() rules.Config {
 	deref := func(p *string) string {
 		if p == nil {
 			return ""
@@ -68,7 +68,7 @@ func (r *rateLimitScan) config() ratelimit.Config {
 	return c
 }
 
-func scanRateLimits(out *[]ratelimit.Config) func(pgx.Rows) error {
+func scanRateLimits(out *[]rules.Config) func(pgx.Rows) error {
 	return func(rows pgx.Rows) error {
 		for rows.Next() {
 			var r rateLimitScan
@@ -83,8 +83,8 @@ func scanRateLimits(out *[]ratelimit.Config) func(pgx.Rows) error {
 
 // TenantLimits loads the tenant's tier and every enabled configuration that may apply to it (its
 // own rows and the global ones), in one query: what the rate limiter caches per tenant.
-func (s *Store) TenantLimits(ctx context.Context, tenantID string) (ratelimit.TenantLimits, bool, error) {
-	l := ratelimit.TenantLimits{TenantID: tenantID}
+func (s *Store) TenantLimits(ctx context.Context, tenantID string) (rules.TenantLimits, bool, error) {
+	l := rules.TenantLimits{TenantID: tenantID}
 	found := false
 	err := s.db.Query(ctx, opRateLimitsLoad, tenantID, func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -109,28 +109,28 @@ func (s *Store) TenantLimits(ctx context.Context, tenantID string) (ratelimit.Te
 }
 
 // TenantLimitsBySlug is TenantLimits for the tenant of slug (sign-in names its tenant by slug).
-func (s *Store) TenantLimitsBySlug(ctx context.Context, slug string) (ratelimit.TenantLimits, bool, error) {
+func (s *Store) TenantLimitsBySlug(ctx context.Context, slug string) (rules.TenantLimits, bool, error) {
 	var id string
 	err := s.db.QueryRow(ctx, opRateLimitsTenantSlug, "", `SELECT id FROM tenants WHERE slug = $1`, []any{slug}, &id)
 	if errors.Is(err, db.ErrNotFound) {
-		return ratelimit.TenantLimits{}, false, nil
+		return rules.TenantLimits{}, false, nil
 	}
 	if err != nil {
-		return ratelimit.TenantLimits{}, false, err
+		return rules.TenantLimits{}, false, err
 	}
 	return s.TenantLimits(ctx, id)
 }
 
 // GlobalLimits loads the enabled rows of no tenant.
-func (s *Store) GlobalLimits(ctx context.Context) ([]ratelimit.Config, error) {
-	var out []ratelimit.Config
+func (s *Store) GlobalLimits(ctx context.Context) ([]rules.Config, error) {
+	var out []rules.Config
 	err := s.db.Query(ctx, opRateLimitsLoadGlobal, "", scanRateLimits(&out),
 		`SELECT `+rateLimitColumns+` FROM rate_limit_configs c WHERE c.tenant_id IS NULL AND c.enabled`)
 	return out, err
 }
 
 // GetRateLimit returns one configuration the tenant can see: its own or a global one.
-func (s *Store) GetRateLimit(ctx context.Context, tenantID, id string) (ratelimit.Config, error) {
+func (s *Store) GetRateLimit(ctx context.Context, tenantID, id string) (rules.Config, error) {
 	var r rateLimitScan
 	err := s.db.QueryRow(ctx, opRateLimitsGet, tenantID,
 		`SELECT `+rateLimitColumns+` FROM rate_limit_configs c WHERE c.id = $2 AND (c.tenant_id = $1 OR c.tenant_id IS NULL)`,
@@ -139,8 +139,8 @@ func (s *Store) GetRateLimit(ctx context.Context, tenantID, id string) (ratelimi
 }
 
 // ListRateLimits returns up to f.Limit configurations of the tenant and the global ones, by id.
-func (s *Store) ListRateLimits(ctx context.Context, tenantID string, f RateLimitFilter) ([]ratelimit.Config, error) {
-	list := make([]ratelimit.Config, 0, f.Limit)
+func (s *Store) ListRateLimits(ctx context.Context, tenantID string, f RateLimitFilter) ([]rules.Config, error) {
+	list := make([]rules.Config, 0, f.Limit)
 	err := s.db.Query(ctx, opRateLimitsList, tenantID, scanRateLimits(&list),
 		`SELECT `+rateLimitColumns+` FROM rate_limit_configs c
 		WHERE (c.tenant_id IS NULL OR (NOT $2 AND c.tenant_id = $1)) AND c.id > $3
@@ -159,8 +159,8 @@ func uuidOrZero(id string) string {
 
 // CreateRateLimit adds a configuration: c.TenantID "" makes a global row (SUPER_ADMIN only: the
 // caller checks; row-level security refuses it without system scope anyway). Audited.
-func (s *Store) CreateRateLimit(ctx context.Context, a Actor, c ratelimit.Config) (ratelimit.Config, error) {
-	var out ratelimit.Config
+func (s *Store) CreateRateLimit(ctx context.Context, a Actor, c rules.Config) (rules.Config, error) {
+	var out rules.Config
 	err := s.db.InTx(ctx, opRateLimitsCreate, c.TenantID, func(tx *db.Tx) error {
 		if c.TenantID == "" {
 			if err := tx.SetSystemScope(); err != nil {
@@ -187,8 +187,8 @@ var errGlobalRateLimit = &RuleError{Kind: Forbidden, Code: "FORBIDDEN", Message:
 // UpdateRateLimit changes a configuration the tenant can see; a global one only with global
 // (SUPER_ADMIN). check (nil: none) vets the row as changed, inside the transaction: an error rolls
 // the change back. Audited with the values before and after.
-func (s *Store) UpdateRateLimit(ctx context.Context, tenantID string, a Actor, id string, p RateLimitPatch, global bool, check func(ratelimit.Config) error) (ratelimit.Config, error) {
-	var out ratelimit.Config
+func (s *Store) UpdateRateLimit(ctx context.Context, tenantID string, a Actor, id string, p RateLimitPatch, global bool, check func(rules.Config) error) (rules.Config, error) {
+	var out rules.Config
 	err := s.db.InTx(ctx, opRateLimitsUpdate, tenantID, func(tx *db.Tx) error {
 		before, err := s.lockRateLimit(tx, tenantID, id, global)
 		if err != nil {
@@ -216,8 +216,8 @@ func (s *Store) UpdateRateLimit(ctx context.Context, tenantID string, a Actor, i
 
 // DeleteRateLimit removes a configuration the tenant can see; a global one only with global, and
 // returns it. Audited.
-func (s *Store) DeleteRateLimit(ctx context.Context, tenantID string, a Actor, id string, global bool) (ratelimit.Config, error) {
-	var before ratelimit.Config
+func (s *Store) DeleteRateLimit(ctx context.Context, tenantID string, a Actor, id string, global bool) (rules.Config, error) {
+	var before rules.Config
 	err := s.db.InTx(ctx, opRateLimitsDelete, tenantID, func(tx *db.Tx) error {
 		var err error
 		if before, err = s.lockRateLimit(tx, tenantID, id, global); err != nil {
@@ -234,28 +234,28 @@ func (s *Store) DeleteRateLimit(ctx context.Context, tenantID string, a Actor, i
 // lockRateLimit reads and locks the row to change. A global row is refused without global; with
 // it, the transaction takes system scope first (row-level security hides global rows from FOR
 // UPDATE otherwise).
-func (s *Store) lockRateLimit(tx *db.Tx, tenantID, id string, global bool) (ratelimit.Config, error) {
+func (s *Store) lockRateLimit(tx *db.Tx, tenantID, id string, global bool) (rules.Config, error) {
 	var isGlobal bool
 	err := tx.QueryRow(`SELECT tenant_id IS NULL FROM rate_limit_configs WHERE id = $1 AND (tenant_id = $2 OR tenant_id IS NULL)`,
 		id, tenantID).Scan(&isGlobal)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ratelimit.Config{}, db.ErrNotFound
+		return rules.Config{}, db.ErrNotFound
 	}
 	if err != nil {
-		return ratelimit.Config{}, err
+		return rules.Config{}, err
 	}
 	if isGlobal {
 		if !global {
-			return ratelimit.Config{}, errGlobalRateLimit
+			return rules.Config{}, errGlobalRateLimit
 		}
 		if err := tx.SetSystemScope(); err != nil {
-			return ratelimit.Config{}, err
+			return rules.Config{}, err
 		}
 	}
 	var r rateLimitScan
 	err = tx.QueryRow(`SELECT `+rateLimitColumns+` FROM rate_limit_configs c WHERE c.id = $1 FOR UPDATE`, id).Scan(r.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ratelimit.Config{}, db.ErrNotFound
+		return rules.Config{}, db.ErrNotFound
 	}
 	return r.config(), err
 }

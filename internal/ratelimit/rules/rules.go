@@ -1,12 +1,9 @@
-// Package ratelimit enforces the limits of rate_limit_configs: it resolves which configuration
-// applies to a request (Resolve), caches the configurations in process (Cache, invalidated by
-// PostgreSQL NOTIFY through Listener), and counts requests with GCRA, in process (Memory) or in
-// Redis (Redis), falling back to the process when Redis is unreachable (Fallback). Enforcer ties
-// them together for the HTTP middleware.
-package ratelimit
+// Package rules holds the rows of rate_limit_configs and decides which one applies to a request
+// (Resolve). It needs nothing beyond the standard library, so the store reads and writes the rows
+// without the counting machinery of package ratelimit (go-redis, Prometheus) coming along.
+package rules
 
 import (
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -26,6 +23,23 @@ type Config struct {
 	Priority  int       `json:"priority"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Limit is what a configuration allows one key: a sustained rate per minute with bursts of up to
+// Burst requests, and at most PerHour requests per hour.
+type Limit struct {
+	PerMinute int
+	PerHour   int
+	Burst     int
+}
+
+// TenantLimits is what resolution needs about one tenant: its tier and every enabled configuration
+// that may apply to it (its own rows and the global rows). For an unknown tenant (a sign-in with a
+// slug that names none) only the global rows, and no tier.
+type TenantLimits struct {
+	TenantID string
+	Tier     string
+	Configs  []Config
 }
 
 // Limit returns the counting parameters of the configuration.
@@ -162,14 +176,14 @@ func Candidates(cfgs []Config, s Subject, endpointOnly bool) []Config {
 // Ceiling is what applies to endpoint for tenant tl by the global rows alone (the tier default, a
 // global endpoint row, the sign-in rows), ignoring the tenant's own: the most a tenant ADMIN may
 // allow, since only a SUPER_ADMIN may raise limits above the tenant's tier. False when no global
-// row applies.
-func Ceiling(tl TenantLimits, endpoint string) (Config, bool) {
+// row applies. endpointOnly is as for Resolve (true for the sign-in buckets).
+func Ceiling(tl TenantLimits, endpoint string, endpointOnly bool) (Config, bool) {
 	var global []Config
 	for _, c := range tl.Configs {
 		if c.TenantID == "" && c.UserID == "" {
 			global = append(global, c)
 		}
 	}
-	m, ok := Resolve(global, Subject{TenantID: tl.TenantID, Endpoint: endpoint, Tier: tl.Tier}, slices.Contains(SignInEndpoints, endpoint))
+	m, ok := Resolve(global, Subject{TenantID: tl.TenantID, Endpoint: endpoint, Tier: tl.Tier}, endpointOnly)
 	return m.Config, ok
 }
