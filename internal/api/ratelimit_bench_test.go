@@ -39,7 +39,7 @@ func benchConfigs() []rules.Config {
 	for i, tier := range []string{"free", "standard", "premium", "enterprise", "internal"} {
 		cfgs = append(cfgs, rules.Config{ID: "tier-" + tier, Tier: tier, PerMinute: 60000000, PerHour: 2000000000, Burst: 1000000000 * (i + 1), Enabled: true})
 	}
-	for _, e := range []string{"GET /api/v1/events", "POST /api/v1/scores", ratelimit.SignInEndpoint} {
+	for _, e := range []string{"GET /api/v1/events", "POST /api/v1/scores", signInRoute} {
 		cfgs = append(cfgs, rules.Config{ID: "ep-" + e, Endpoint: e, PerMinute: 100, PerHour: 1000, Burst: 10, Enabled: true})
 		cfgs = append(cfgs, rules.Config{ID: "tep-" + e, TenantID: benchTenant, Endpoint: e, PerMinute: 100, PerHour: 1000, Burst: 10, Enabled: true})
 	}

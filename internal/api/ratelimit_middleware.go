@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -17,6 +18,12 @@ import (
 // Prometheus poll from inside the network, stay cheap (/metrics shares one database read per 5 s,
 // see metrics.DatabaseMaxAge), and must keep answering when a client
 // floods the service (a limited probe would get a healthy instance killed).
+
+// signInRoute is the sign-in route. It is limited in three buckets (rules.SignInBuckets), which the
+// rows of rate_limit_configs name by this route.
+const signInRoute = "POST /api/v1/auth/login"
+
+var signIn = rules.SignInBuckets(signInRoute)
 
 // defaultRateLimits counts in process, with the configurations read through st and cached; without
 // a listener, only this server's own admin changes invalidate the cache (and entries expire after
@@ -64,7 +71,7 @@ func (s *Server) limitSignIn(w http.ResponseWriter, r *http.Request, slug, email
 	if s.limits == nil {
 		return nil
 	}
-	res, err := s.limits.CheckSignIn(r.Context(), slug, email, signInAddress(clientIP(r)))
+	res, err := s.limits.CheckSignIn(r.Context(), signInRoute, slug, email, signInAddress(clientIP(r)))
 	if err != nil {
 		s.warnLimitsUnavailable(r, "rate limits unavailable; sign-ins not limited", err)
 		return nil

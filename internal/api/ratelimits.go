@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
-	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
@@ -179,7 +178,7 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if err := s.validEndpoint(c.Endpoint); err != nil {
 		return err
 	}
-	if c.UserID != "" && slices.Contains(ratelimit.SignInEndpoints, c.Endpoint) {
+	if c.UserID != "" && signIn.Has(c.Endpoint) {
 		// Nobody is signed in yet: sign-in is counted per address, tenant and account, never per user.
 		return invalid("user_id", "sign-in limits apply per address, tenant or account, not per user: leave user_id out")
 	}
@@ -228,7 +227,7 @@ func (s *Server) ceilingCheck(r *http.Request, tenantID string) (func(rules.Conf
 		return nil, err
 	}
 	return func(c rules.Config) error {
-		ceiling, ok := rules.Ceiling(tl, c.Endpoint, slices.Contains(ratelimit.SignInEndpoints, c.Endpoint))
+		ceiling, ok := rules.Ceiling(tl, c.Endpoint, signIn.Has(c.Endpoint))
 		if !ok {
 			return nil
 		}
@@ -248,7 +247,7 @@ func (s *Server) ceilingCheck(r *http.Request, tenantID string) (func(rules.Conf
 // validEndpoint accepts "" (every endpoint), a rate-limited route of this server, or one of the
 // sign-in buckets.
 func (s *Server) validEndpoint(e string) error {
-	if e == "" || s.limited[e] || slices.Contains(ratelimit.SignInEndpoints, e) {
+	if e == "" || s.limited[e] || signIn.Has(e) {
 		return nil
 	}
 	return invalid("endpoint", "must be a route pattern of this API such as \"GET /api/v1/events\", or one of the sign-in buckets \"POST /api/v1/auth/login\", \"POST /api/v1/auth/login#ip\", \"POST /api/v1/auth/login#tenant\"")
@@ -380,7 +379,7 @@ func (s *Server) effectiveRateLimit(w http.ResponseWriter, r *http.Request) erro
 	if !found {
 		return errNotFound
 	}
-	signIn := slices.Contains(ratelimit.SignInEndpoints, endpoint)
+	signIn := signIn.Has(endpoint)
 	if signIn {
 		userID = "" // as enforced: nobody is signed in yet
 	}

@@ -115,7 +115,7 @@ func TestSignInLimitedPerAccountBeforeThePasswordCheck(t *testing.T) {
 	tok := e.login("rl-signin", "admin@rl-signin.test")
 	// The tenant's own sign-in limit per account: 3 attempts, then one a minute (a new row starts a
 	// new bucket; the seeded one, 10 then one every 6 s, would refill during a slow test run).
-	e.createRateLimit(tok, map[string]any{"endpoint": ratelimit.SignInEndpoint, "per_minute": 1, "per_hour": 10, "burst": 3})
+	e.createRateLimit(tok, map[string]any{"endpoint": "POST /api/v1/auth/login", "per_minute": 1, "per_hour": 10, "burst": 3})
 	for i := range 3 {
 		r := e.do("POST", "/api/v1/auth/login", "", bad)
 		require.Equal(t, http.StatusUnauthorized, r.status, "attempt %d", i+1)
@@ -150,9 +150,9 @@ func TestSignInLimitedPerIPAndPerTenant(t *testing.T) {
 			continue // the internal tier's own sign-in rows
 		}
 		switch c.Endpoint {
-		case ratelimit.SignInIPEndpoint:
+		case "POST /api/v1/auth/login#ip":
 			ipRow = c.ID
-		case ratelimit.SignInTenantEndpoint:
+		case "POST /api/v1/auth/login#tenant":
 			tenantRow = c.ID
 		}
 	}
@@ -166,7 +166,7 @@ func TestSignInLimitedPerIPAndPerTenant(t *testing.T) {
 	r = e.do("PATCH", "/api/v1/admin/rate-limits/"+ipRow, superTok, map[string]any{"burst": 5, "per_minute": 1})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	// The tenant bucket: a tenant+endpoint row for this tenant only.
-	e.createRateLimit(superTok, map[string]any{"tenant_id": tid, "endpoint": ratelimit.SignInTenantEndpoint, "per_minute": 1, "per_hour": 10, "burst": 50})
+	e.createRateLimit(superTok, map[string]any{"tenant_id": tid, "endpoint": "POST /api/v1/auth/login#tenant", "per_minute": 1, "per_hour": 10, "burst": 50})
 
 	// Attempts from this address, each for another account, are refused within the burst of 5
 	// (the two earlier sign-ins were counted at the old rate, so exactly how many is left depends on it).

@@ -8,19 +8,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 )
 
-// SignInEndpoint is the sign-in route. Sign-in is limited in three buckets, each configured by an
-// endpoint of its own: SignInEndpoint per account (tenant and email), SignInEndpoint+"#ip" per
-// client IP, SignInEndpoint+"#tenant" per tenant.
-const (
-	SignInEndpoint       = "POST /api/v1/auth/login"
-	SignInIPEndpoint     = SignInEndpoint + "#ip"
-	SignInTenantEndpoint = SignInEndpoint + "#tenant"
-)
-
-// SignInEndpoints are the endpoints of the sign-in buckets, which the admin API accepts beside the
-// routes.
-var SignInEndpoints = []string{SignInEndpoint, SignInIPEndpoint, SignInTenantEndpoint}
-
 // Enforcer decides requests: it resolves the configuration from the cache and counts in the limiter.
 type Enforcer struct {
 	cache   *Cache
@@ -75,10 +62,10 @@ func (e *Enforcer) Check(ctx context.Context, tenantID, userID, endpoint string)
 	return Result{Decision: d, Limited: true, Tier: tl.Tier, Match: m}, nil
 }
 
-// CheckSignIn decides a sign-in attempt before its password is checked: per client IP, per tenant
-// and per account, stopping at the first bucket that refuses. The answer reports the refusing
-// bucket, or the one with the fewest requests left.
-func (e *Enforcer) CheckSignIn(ctx context.Context, slug, email, ip string) (Result, error) {
+// CheckSignIn decides a sign-in attempt on route before its password is checked: per client IP,
+// per tenant and per account (rules.SignInBuckets), stopping at the first bucket that refuses. The
+// answer reports the refusing bucket, or the one with the fewest requests left.
+func (e *Enforcer) CheckSignIn(ctx context.Context, route, slug, email, ip string) (Result, error) {
 	tl, err := e.cache.TenantBySlug(ctx, slug)
 	if err != nil {
 		return Result{}, err
@@ -88,10 +75,11 @@ func (e *Enforcer) CheckSignIn(ctx context.Context, slug, email, ip string) (Res
 	if tenantKey == "" {
 		tenantKey = "slug:" + slug
 	}
+	signIn := rules.SignInBuckets(route)
 	buckets := []struct{ endpoint, kind, id string }{
-		{SignInIPEndpoint, "ip", ip},
-		{SignInTenantEndpoint, "t", tenantKey},
-		{SignInEndpoint, "a", tenantKey + "/" + email},
+		{signIn.IP, "ip", ip},
+		{signIn.Tenant, "t", tenantKey},
+		{signIn.Account, "a", tenantKey + "/" + email},
 	}
 	var res Result
 	res.Tier = tl.Tier
@@ -112,7 +100,7 @@ func (e *Enforcer) CheckSignIn(ctx context.Context, slug, email, ip string) (Res
 		}
 	}
 	if res.Limited {
-		e.metrics.observe(tl.Tier, SignInEndpoint, res.Allowed)
+		e.metrics.observe(tl.Tier, route, res.Allowed)
 	}
 	return res, nil
 }

@@ -21,6 +21,11 @@ const (
 	events  = "GET /api/v1/events"
 )
 
+// signInRoute is any route: the enforcer takes it from its caller.
+const signInRoute = "POST /sign-in"
+
+var signIn = rules.SignInBuckets(signInRoute)
+
 var t0 = time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 
 // tierRow is a tier default, for tests that count the cache's loads.
@@ -78,9 +83,9 @@ func (f *fakeSource) set(cfgs []rules.Config) {
 
 func signInRows(ip, tenant, account int) []rules.Config {
 	return []rules.Config{
-		{ID: "ip", Endpoint: SignInIPEndpoint, PerMinute: 1, PerHour: 100, Burst: ip, Enabled: true},
-		{ID: "tenant", Endpoint: SignInTenantEndpoint, PerMinute: 1, PerHour: 100, Burst: tenant, Enabled: true},
-		{ID: "account", Endpoint: SignInEndpoint, PerMinute: 1, PerHour: 100, Burst: account, Enabled: true},
+		{ID: "ip", Endpoint: signIn.IP, PerMinute: 1, PerHour: 100, Burst: ip, Enabled: true},
+		{ID: "tenant", Endpoint: signIn.Tenant, PerMinute: 1, PerHour: 100, Burst: tenant, Enabled: true},
+		{ID: "account", Endpoint: signIn.Account, PerMinute: 1, PerHour: 100, Burst: account, Enabled: true},
 		{ID: "tier", Tier: "standard", PerMinute: 1, PerHour: 100, Burst: 1, Enabled: true},
 	}
 }
@@ -91,7 +96,7 @@ func TestSignInBucketsPerIPTenantAndAccount(t *testing.T) {
 	src := &fakeSource{tier: "standard", cfgs: signInRows(100, 5, 2)}
 	e := NewEnforcer(NewCache(src, 0), NewMemory(func() time.Time { return t0 }), nil, nil)
 	try := func(slug, email, ip string) Result {
-		r, err := e.CheckSignIn(ctx, slug, email, ip)
+		r, err := e.CheckSignIn(ctx, signInRoute, slug, email, ip)
 		require.NoError(t, err)
 		require.True(t, r.Limited)
 		return r

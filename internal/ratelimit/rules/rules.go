@@ -90,7 +90,7 @@ func (c Config) LevelOf() Level {
 type Subject struct {
 	TenantID string
 	UserID   string // "" when nobody is signed in (sign-in)
-	Endpoint string // the route pattern, e.g. "POST /api/v1/auth/login"
+	Endpoint string // the route pattern, e.g. "GET /api/v1/events"
 	Tier     string // the tenant's rate_limit_tier
 }
 
@@ -102,6 +102,25 @@ func (c Config) matches(s Subject) bool {
 		(c.UserID == "" || c.UserID == s.UserID) &&
 		(c.Endpoint == "" || c.Endpoint == s.Endpoint) &&
 		(c.Tier == "" || c.Tier == s.Tier)
+}
+
+// SignIn names the buckets that limit sign-in before the password is checked, each configured
+// under an endpoint of its own: Account, the sign-in route itself, per account (tenant and email);
+// IP, the route and "#ip", per client address; Tenant, the route and "#tenant", per tenant. The
+// API names the route; the rows of rate_limit_configs name these endpoints.
+type SignIn struct{ Account, IP, Tenant string }
+
+// SignInBuckets returns the bucket endpoints of the sign-in route.
+func SignInBuckets(route string) SignIn {
+	return SignIn{Account: route, IP: route + "#ip", Tenant: route + "#tenant"}
+}
+
+// Endpoints lists the three endpoints.
+func (s SignIn) Endpoints() []string { return []string{s.Account, s.IP, s.Tenant} }
+
+// Has reports whether endpoint is one of the three.
+func (s SignIn) Has(endpoint string) bool {
+	return endpoint == s.Account || endpoint == s.IP || endpoint == s.Tenant
 }
 
 // Match is the configuration that applies to a subject, and why.

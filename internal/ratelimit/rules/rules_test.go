@@ -96,7 +96,7 @@ func TestResolveTiesByPriorityThenNewest(t *testing.T) {
 func TestResolveEndpointOnlyIgnoresGeneralRows(t *testing.T) {
 	t.Parallel()
 	cfgs := sixLevels()
-	s := Subject{TenantID: tenantA, Endpoint: "POST /api/v1/auth/login#ip", Tier: "standard"}
+	s := Subject{TenantID: tenantA, Endpoint: SignInBuckets("POST /api/v1/auth/login").IP, Tier: "standard"}
 	_, ok := Resolve(cfgs, s, true)
 	require.False(t, ok, "the tier and tenant rows must not become a sign-in bucket")
 	m, ok := Resolve(cfgs, s, false)
