@@ -12,7 +12,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-// Rate limits (issue 8). Every authenticated route is limited per user, by the configuration that
+// Rate limits. Every authenticated route is limited per user, by the configuration that
 // resolves for (tenant, user, route pattern); sign-in per client IP, per tenant and per account,
 // before the password check. Exempt: GET /healthz, /readyz and /metrics, which orchestrators and
 // Prometheus poll from inside the network, stay cheap (/metrics shares one database read per 5 s,
