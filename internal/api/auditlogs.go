@@ -16,12 +16,6 @@ import (
 	"github.com/google/uuid"
 )
 
-func (s *Server) auditLogRoutes() {
-	readers := access(auth.CanReadAuditLog)
-	s.handle("GET /api/v1/audit-logs", readers, s.listAuditLogs)
-	s.handle("GET /api/v1/audit-logs/{id}", readers, s.getAuditLog)
-}
-
 // maxFilterJSON bounds a JSON filter in a query string (?data=, ?value=): containment filters are
 // small, and a large one only costs the database time.
 const maxFilterJSON = 2 << 10

@@ -15,14 +15,6 @@ import (
 	"github.com/google/uuid"
 )
 
-func (s *Server) contestRoutes() {
-	s.handle("GET /api/v1/events/{id}/contests", signedIn, s.listContests)
-	s.handle("POST /api/v1/events/{id}/contests", writers, s.createContest)
-	s.handle("GET /api/v1/contests/{id}", signedIn, s.getContest)
-	s.handle("PATCH /api/v1/contests/{id}", writers, s.updateContest)
-	s.handle("DELETE /api/v1/contests/{id}", writers, s.deleteContest)
-}
-
 // contestRequest is the body of POST and PATCH; PATCH leaves absent fields unchanged, and
 // "scoring_type": null makes the contest inherit the event's scoring type again.
 type contestRequest struct {

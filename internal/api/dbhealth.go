@@ -3,26 +3,8 @@ package api
 import (
 	"net/http"
 
-	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/health"
 )
-
-// databaseHealthRoutes serves the database health report and the database metrics to
-// administrators. They are left out when the server has no health checker.
-//
-// Both routes authenticate like every other, which takes a query: while the database is down the
-// caller cannot be authenticated, and the answer is the error envelope 503 DB_UNAVAILABLE (within
-// connect_timeout and pool_timeout, never a hang), not the report. Serving the report without
-// authentication would show pool figures and database errors to anyone; /readyz already says
-// publicly whether the database is reachable.
-func (s *Server) databaseHealthRoutes() {
-	if s.health == nil {
-		return
-	}
-	admins := access(auth.Allow(auth.SuperAdmin, auth.Admin))
-	s.handle("GET /api/v1/admin/database/health", admins, s.databaseHealth)
-	s.handle("GET /api/v1/admin/database/metrics", admins, s.databaseMetrics)
-}
 
 // databaseHealth answers 200 when the database is healthy or degraded, 503 when it is unhealthy,
 // with every check in the body either way.

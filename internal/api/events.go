@@ -10,15 +10,6 @@ import (
 	"github.com/google/uuid"
 )
 
-func (s *Server) eventRoutes() {
-	s.handle("GET /api/v1/events", signedIn, s.listEvents)
-	s.handle("POST /api/v1/events", writers, s.createEvent)
-	s.handle("GET /api/v1/events/{id}", signedIn, s.getEvent)
-	s.handle("PATCH /api/v1/events/{id}", writers, s.updateEvent)
-	s.handle("DELETE /api/v1/events/{id}", writers, s.archiveEvent)
-	s.handle("POST /api/v1/events/{id}/restore", writers, s.restoreEvent)
-}
-
 // pathID reads a UUID path parameter; a malformed one cannot name a resource.
 func pathID(r *http.Request, name string) (string, error) {
 	id := r.PathValue(name)

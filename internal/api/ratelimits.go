@@ -11,20 +11,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-// The admin API of rate limits: SUPER_ADMIN for any tenant and for the global rows, ADMIN for
-// their own tenant (and reading the global rows, which apply to it). ?tenant_id= names the tenant
-// (default: the caller's).
-func (s *Server) rateLimitRoutes() {
-	admins := access(auth.Allow(auth.SuperAdmin, auth.Admin))
-	s.handle("GET /api/v1/admin/rate-limits", admins, s.listRateLimits)
-	s.handle("GET /api/v1/admin/rate-limits/effective", admins, s.effectiveRateLimit)
-	s.handle("GET /api/v1/admin/rate-limits/{id}", admins, s.getRateLimit)
-	s.handle("POST /api/v1/admin/rate-limits", admins, s.createRateLimit)
-	s.handle("PATCH /api/v1/admin/rate-limits/{id}", admins, s.updateRateLimit)
-	s.handle("DELETE /api/v1/admin/rate-limits/{id}", admins, s.deleteRateLimit)
-	s.handle("PUT /api/v1/tenants/{id}/rate-limit-tier", access(auth.Allow(auth.SuperAdmin)), s.setRateLimitTier)
-}
-
 type rateLimitTierRequest struct {
 	Tier string `json:"tier"`
 }

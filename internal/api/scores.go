@@ -15,21 +15,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// judgingRoutes registers scoring, deductions, certification and results.
-func (s *Server) judgingRoutes() {
-	s.scoreRoutes()
-	s.deductionRoutes()
-	s.certificationRoutes()
-	s.resultRoutes()
-}
-
-func (s *Server) scoreRoutes() {
-	// Any signed-in user may ask; the handlers let through judges (their own sheet and scores) and
-	// ADMIN (any judge's, naming judge_id).
-	s.handle("GET /api/v1/categories/{id}/scoresheet", signedIn, s.getScoresheet)
-	s.handle("PUT /api/v1/categories/{id}/scores", signedIn, s.putScores)
-}
-
 const maxScoresPerRequest = 500
 
 // isAdmin: ADMIN, and SUPER_ADMIN who may do whatever an ADMIN may.

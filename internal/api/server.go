@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
@@ -46,20 +45,13 @@ type Server struct {
 	// limitsWarned is when the last "rate limits unavailable" warning was logged (UnixNano).
 	limitsWarned atomic.Int64
 	limited      map[string]bool // route patterns under rate limits, for the admin API's validation
-	mux          *http.ServeMux
+	// routePatterns are the patterns of the route table, for Routes.
+	routePatterns []string
+	mux           *http.ServeMux
 
 	httpMetrics *metrics.HTTP
 	queryWindow *querywindow.Window
 }
-
-// access says who may call a route.
-type access func(auth.Role) bool
-
-var (
-	public   access // nil: no token needed
-	signedIn access = func(auth.Role) bool { return true }
-	writers  access = auth.CanWriteCompetition
-)
 
 // New builds the API server and its route table.
 func New(d Deps) *Server {
@@ -77,30 +69,10 @@ func New(d Deps) *Server {
 }
 
 func (s *Server) routes() {
-	s.handle("GET /healthz", public, s.healthz)
-	s.handle("GET /readyz", public, s.readyz)
-	if s.metrics != nil {
-		// Public like the health checks: it holds operation names and counts, no tenant data.
-		s.handle("GET /metrics", public, wrap(s.metrics.ServeHTTP))
+	for _, rt := range s.routeTable() {
+		s.handle(rt.pattern, rt.allow, rt.handle)
+		s.routePatterns = append(s.routePatterns, rt.pattern)
 	}
-
-	// Each resource file registers its own routes.
-	s.authRoutes()
-	s.tenantRoutes()
-	s.userRoutes()
-	s.eventRoutes()
-	s.contestRoutes()
-	s.categoryRoutes()
-	s.criterionRoutes()
-	s.contestantRoutes()
-	s.judgeRoutes()
-	s.assignmentRoutes()
-	s.auditLogRoutes()
-	s.settingRoutes()
-	s.judgingRoutes()
-	s.databaseHealthRoutes()
-	s.statusRoutes()
-	s.rateLimitRoutes()
 }
 
 // Handle adds a route; tests use it to add routes of their own (a deliberately slow one).

@@ -12,14 +12,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-func (s *Server) settingRoutes() {
-	settingWriters := access(auth.Allow(auth.SuperAdmin, auth.Admin))
-	s.handle("GET /api/v1/settings", signedIn, s.listSettings)
-	s.handle("GET /api/v1/settings/{key}", signedIn, s.getSetting)
-	s.handle("PUT /api/v1/settings/{key}", settingWriters, s.putSetting)
-	s.handle("DELETE /api/v1/settings/{key}", settingWriters, s.deleteSetting)
-}
-
 // settingKeyPattern is the CHECK constraint of system_settings.key, checked first so that the
 // answer names the field.
 var settingKeyPattern = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,99}$`)

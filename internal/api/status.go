@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
@@ -20,18 +19,6 @@ const statusHealthTTL = 5 * time.Second
 // statusHealthTimeout bounds one run of the checks, so that a page waits at most that long for
 // a database that does not answer.
 const statusHealthTimeout = 10 * time.Second
-
-// statusRoutes serves the status page (public static files) and its data (administrators). Like
-// the health report, it is left out when the server has no health checker.
-func (s *Server) statusRoutes() {
-	if s.health == nil {
-		return
-	}
-	s.handle("GET /admin/status", public, s.statusFile)
-	s.handle("GET /admin/status/{file}", public, s.statusFile)
-	st := &statusData{server: s, health: &healthCache{checker: s.health, ttl: statusHealthTTL, now: time.Now}}
-	s.handle("GET /api/v1/admin/status/data", access(auth.Allow(auth.SuperAdmin, auth.Admin)), st.serve)
-}
 
 func (s *Server) statusFile(w http.ResponseWriter, r *http.Request) error {
 	if !statuspage.Serve(w, r.PathValue("file")) {

@@ -12,16 +12,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-func (s *Server) userRoutes() {
-	managers := access(auth.CanManageUsers)
-	s.handle("GET /api/v1/users", managers, s.listUsers)
-	s.handle("POST /api/v1/users", managers, s.createUser)
-	s.handle("GET /api/v1/users/{id}", managers, s.getUser)
-	s.handle("PATCH /api/v1/users/{id}", managers, s.updateUser)
-	// Every user may change their own password; managers may reset others' (checked in the handler).
-	s.handle("POST /api/v1/users/{id}/password", signedIn, s.setPassword)
-}
-
 // userCursor is the position after the last user of a page (users are listed by email).
 type userCursor struct {
 	Email string `json:"e"`
