@@ -7,15 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/auth"
-	"github.com/eventmanager/eventmanager/internal/config"
-	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
@@ -40,20 +36,6 @@ func (r response) rl(name string) int {
 	return n
 }
 
-func (e *env) userID(token string) string {
-	e.t.Helper()
-	r := e.do("GET", "/api/v1/auth/me", token, nil)
-	require.Equal(e.t, http.StatusOK, r.status, string(r.body))
-	return r.json(e.t)["id"].(string)
-}
-
-func (e *env) tenantID(slug string) string {
-	e.t.Helper()
-	ten, err := e.store.TenantBySlug(context.Background(), slug)
-	require.NoError(e.t, err)
-	return ten.ID
-}
-
 func (e *env) createRateLimit(token string, body map[string]any) map[string]any {
 	e.t.Helper()
 	r := e.do("POST", "/api/v1/admin/rate-limits", token, body)
@@ -63,7 +45,7 @@ func (e *env) createRateLimit(token string, body map[string]any) map[string]any 
 
 func TestRateLimitHeadersAndRefusalAfterBurst(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tok := e.tenant("rl-burst")
 
 	// The seeded tier "standard" applies to every tenant by default: headers on allowed answers.
@@ -108,7 +90,7 @@ func TestRateLimitHeadersAndRefusalAfterBurst(t *testing.T) {
 
 func TestSignInLimitedPerAccountBeforeThePasswordCheck(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	e.tenant("rl-signin")
 	e.addUser("rl-signin", auth.Judge)
 	bad := map[string]string{"tenant": "rl-signin", "email": "admin@rl-signin.test", "password": "wrong password"}
@@ -134,7 +116,7 @@ func TestSignInLimitedPerAccountBeforeThePasswordCheck(t *testing.T) {
 
 func TestSignInLimitedPerIPAndPerTenant(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	super := e.tenant("rl-ip")
 	tid := e.tenantID("rl-ip")
 	// SUPER_ADMIN changes the global per-IP bucket; an ADMIN may not.
@@ -194,7 +176,7 @@ func TestSignInLimitedPerIPAndPerTenant(t *testing.T) {
 
 func TestRateLimitAdminValidationAndAccess(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("rl-admin")
 	e.tenant("rl-other")
 	otherAdmin := e.login("rl-other", "admin@rl-other.test")
@@ -290,7 +272,7 @@ func TestRateLimitAdminValidationAndAccess(t *testing.T) {
 
 func TestEffectiveRateLimitExplainsTheChoice(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tok := e.tenant("rl-eff")
 	me := e.userID(tok)
 	tid := e.tenantID("rl-eff")
@@ -335,31 +317,24 @@ func newLimitedInstance(t *testing.T, url string) (*env, <-chan struct{}) {
 
 func newLimitedInstanceWith(t *testing.T, url string, limiter ratelimit.Limiter) (*env, <-chan struct{}) {
 	t.Helper()
-	settings, err := config.ParseDatabaseURL(url)
-	require.NoError(t, err)
-	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts})
-	require.NoError(t, err)
-	t.Cleanup(d.Close)
-	st := store.New(d)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cache := ratelimit.NewCache(st, time.Hour) // only a notification can refresh it within the test
 	listening := make(chan struct{}, 1)
-	l := ratelimit.NewListener(settings.ConnString, cache, log)
-	l.OnListen = func() {
-		select {
-		case listening <- struct{}{}:
-		default:
+	e := newEnv(t, onDatabase(url), withRateLimits(func(e *env) *ratelimit.Enforcer {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		cache := ratelimit.NewCache(e.store, time.Hour) // only a notification can refresh it within the test
+		l := ratelimit.NewListener(e.settings.ConnString, cache, log)
+		l.OnListen = func() {
+			select {
+			case listening <- struct{}{}:
+			default:
+			}
 		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { l.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	limits := ratelimit.NewEnforcer(cache, limiter, nil, log)
-	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: log, RateLimits: limits})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, db: d, store: st}, listening
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { l.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return ratelimit.NewEnforcer(cache, limiter, nil, log)
+	}))
+	return e, listening
 }
 
 // An admin change on one instance is enforced by another within a second (NOTIFY).
@@ -424,7 +399,7 @@ func TestRateLimitChangeReachesOtherInstanceWithinASecond(t *testing.T) {
 
 func TestSetRateLimitTier(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("rl-tier")
 	super := e.addUser("rl-tier", auth.SuperAdmin)
 	tid := e.tenantID("rl-tier")
@@ -525,7 +500,7 @@ func TestTwoInstancesShareOneRedisLimitAndSurviveItsOutage(t *testing.T) {
 // refused, naming the field; a SUPER_ADMIN may raise them.
 func TestAdminMayOnlyLowerLimits(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("rl-ceiling")
 	super := e.addUser("rl-ceiling", auth.SuperAdmin)
 	refused := func(tok, method, path string, body map[string]any, field string) {

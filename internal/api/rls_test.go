@@ -114,7 +114,7 @@ func rlsCount(t *testing.T, q interface {
 func TestRowLevelSecurityHidesEveryTenantRow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	a, b := e.rlsFixtures("rls-a"), e.rlsFixtures("rls-b")
 	e.rlsGlobalRows()
 
@@ -211,7 +211,7 @@ func TestEveryTenantTableHasRowLevelSecurity(t *testing.T) {
 func TestCrossTenantReferencesRejected(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	a, b := e.rlsFixtures("xref-a"), e.rlsFixtures("xref-b")
 	admin := rlsConnect(t, dbtest.AdminURL(t, e.db.Settings().ConnString))
 
@@ -259,7 +259,7 @@ func requireRLSRefusal(t *testing.T, err error, msgAndArgs ...any) {
 func TestRowLevelSecurityRefusesWrites(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	a, b := e.rlsFixtures("wc-a"), e.rlsFixtures("wc-b")
 	e.rlsGlobalRows()
 
@@ -321,7 +321,7 @@ func TestRowLevelSecurityRefusesWrites(t *testing.T) {
 // another's data.
 func TestSignInAndTokensUnderRowLevelSecurity(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tokA := e.tenant("sign-a")
 	tokB := e.tenant("sign-b")
 	judgeA := e.addUser("sign-a", auth.Judge)
@@ -348,7 +348,7 @@ func TestTokenCheckIsOneRoundTrip(t *testing.T) {
 	counter, url := scStartWireCounter(t, dbtest.NewDatabase(t))
 	settings, err := config.ParseDatabaseURL(url + "&connection_limit=1")
 	require.NoError(t, err)
-	e := newEnvWith(t, settings)
+	e := newEnv(t, withSettings(settings))
 	token := e.tenant("trips")
 
 	roundTrips := func(f func()) (statements, trips int64) {

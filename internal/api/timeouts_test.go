@@ -5,20 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
-	"github.com/eventmanager/eventmanager/internal/metrics"
-	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/jackc/pgx/v5/pgxpool"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -30,9 +24,8 @@ import (
 // server's side under another application_name.
 type observedEnv struct {
 	*env
-	server *api.Server
-	app    string
-	watch  *pgxpool.Pool
+	app   string
+	watch *pgxpool.Pool
 }
 
 // newObservedEnv starts the API with metrics on a fresh database. Routes added with
@@ -40,24 +33,12 @@ type observedEnv struct {
 func newObservedEnv(t *testing.T, params string, tm config.QueryTimeouts) *observedEnv {
 	t.Helper()
 	url := dbtest.NewDatabase(t)
-	settings, err := config.ParseDatabaseURL(url + params)
-	require.NoError(t, err)
 	app := fmt.Sprintf("emapi_%012x", rand.Uint64()&(1<<48-1))
-	reg := metrics.NewRegistry()
-	queries := metrics.NewQueries(reg)
-	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := db.Open(settings, db.Options{Timeouts: tm, AppName: app, Logger: discard, Observer: queries})
-	require.NoError(t, err)
-	t.Cleanup(d.Close)
-	reg.MustRegister(metrics.NewPoolCollector(d.Pool()))
-	st := store.New(d)
-	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: discard, Metrics: metrics.Handler(reg)})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	e := newEnv(t, onDatabase(url), withParams(params), withTimeouts(tm), withAppName(app), withMetrics())
 	watch, err := pgxpool.New(context.Background(), url+"&application_name=watcher")
 	require.NoError(t, err)
 	t.Cleanup(watch.Close)
-	return &observedEnv{env: &env{t: t, srv: srv, db: d, store: st}, server: s, app: app, watch: watch}
+	return &observedEnv{env: e, app: app, watch: watch}
 }
 
 // running reports whether a backend of the service runs a statement containing marker.
@@ -197,6 +178,6 @@ func TestMetricsEndpoint(t *testing.T) {
 // Without a metrics handler there is no /metrics route.
 func TestNoMetricsRoute(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	require.Equal(t, http.StatusNotFound, e.do("GET", "/metrics", "", nil).status)
 }
