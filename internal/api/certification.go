@@ -57,7 +57,7 @@ func (s *Server) certify(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := principal(r.Context())
 	if req.Step == store.StepJudge {
-		if p.JudgeID == "" {
+		if p.JudgeID == "" || !p.Is(auth.Judge) {
 			return errNotAJudge
 		}
 	} else if p.Role != stepRoles[req.Step] {

@@ -182,7 +182,7 @@ func isUUID(s string) bool {
 
 // uuidQuery reads an optional UUID query parameter used as a filter.
 func uuidQuery(r *http.Request, name string) (string, error) {
-	v := r.URL.Query().Get(name)
+	v := canonicalUUID(r.URL.Query().Get(name))
 	if v != "" && !isUUID(v) {
 		return "", invalid(name, "must be a UUID")
 	}

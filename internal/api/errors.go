@@ -61,8 +61,8 @@ func toAPIError(err error) *Error {
 	if errors.As(err, &apiErr) {
 		return apiErr
 	}
-	var rule *store.RuleError
-	if errors.As(err, &rule) {
+	rule := store.DatabaseRule(err) // a judging rule the database refused (a write the store did not check)
+	if rule != nil || errors.As(err, &rule) {
 		return &Error{Status: ruleStatus[rule.Kind], Code: rule.Code, Field: rule.Field, Message: rule.Message}
 	}
 	var ce *db.ConstraintError

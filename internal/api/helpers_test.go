@@ -25,6 +25,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/health"
+	"github.com/eventmanager/eventmanager/internal/live"
 	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
@@ -123,6 +124,18 @@ func withHealth(th health.Thresholds, checked *db.DB, latency health.LatencySour
 func withRateLimits(build func(*env) *ratelimit.Enforcer) envOption {
 	return func(b *envBuild) {
 		b.deps = append(b.deps, func(e *env, d *api.Deps) { d.RateLimits = build(e) })
+	}
+}
+
+// withLiveHub gives the server a hub of live updates (no listener: nothing is published), so that
+// the stream route is served.
+func withLiveHub() envOption {
+	return func(b *envBuild) {
+		b.deps = append(b.deps, func(e *env, d *api.Deps) {
+			hub := live.NewHub(0, nil)
+			e.t.Cleanup(hub.Close)
+			d.Live.Hub = hub
+		})
 	}
 }
 

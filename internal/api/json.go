@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -21,7 +22,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // decodeJSON reads a JSON object body into dst: JSON only, at most 1 MiB, unknown fields refused,
-// nothing after the object.
+// nothing after the object. The UUIDs of its id fields are put in lower case (see ids.go).
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -37,6 +38,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badRequest("INVALID_JSON", "", "the body must hold a single JSON object")
 	}
+	canonicalBodyIDs(reflect.ValueOf(dst), false)
 	return nil
 }
 

@@ -99,11 +99,14 @@ func TestJudgingWriteRoles(t *testing.T) {
 		}
 	}
 
-	// Whatever the role, a user linked to a judge scores and certifies as that judge.
-	linkedTally := tn.linkedUser("Tally Judge", auth.TallyMaster)
-	tn.assign(linkedTally.id, cat.id, "ACTIVE")
-	e.scPutOK(linkedTally.token, cat.id, cell)
-	require.Equal(t, http.StatusCreated, e.scCertify(linkedTally.token, cat.id, "JUDGE").status)
+	// Only a user whose role is JUDGE scores and certifies as a judge: a judge record that names a
+	// user of another role (linked before the rule, or with SQL) gives that user nothing.
+	for _, role := range []auth.Role{auth.TallyMaster, auth.Organizer, auth.Board} {
+		linked := tn.linkedUser("Linked "+string(role), role)
+		tn.assign(linked.id, cat.id, "ACTIVE")
+		requireError(t, e.scPut(linked.token, cat.id, map[string]any{"scores": cell}), 403, "NOT_A_JUDGE", "", role)
+		requireError(t, e.scCertify(linked.token, cat.id, "JUDGE"), 403, "NOT_A_JUDGE", "", role)
+	}
 	// Without a token: 401 everywhere.
 	for _, req := range [][2]string{
 		{"PUT", "/api/v1/categories/" + cat.id + "/scores"},

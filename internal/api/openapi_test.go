@@ -32,7 +32,7 @@ func TestRouteTableMatchesOpenAPI(t *testing.T) {
 	t.Parallel()
 	_, err := openAPI()
 	require.NoError(t, err, "docs/openapi.yaml is not a valid OpenAPI document")
-	e := newEnv(t, withHealth(health.Thresholds{}, nil, nil)) // every optional route: metrics, health, status
+	e := newEnv(t, withHealth(health.Thresholds{}, nil, nil), withLiveHub()) // every optional route
 	served := e.server.Routes()
 	described := describedRoutes(t)
 	var problems []string

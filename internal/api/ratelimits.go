@@ -11,6 +11,11 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
+// The admin API of rate limits: SUPER_ADMIN for any tenant and for the global rows (of no tenant:
+// the tiers and the sign-in limits of the whole platform), ADMIN for their own tenant's rows only.
+// ?tenant_id= names the tenant (default: the caller's). The effective limit of the ADMIN's own
+// tenant still names the global row that applies to it: that is the tenant's own limit.
+
 type rateLimitTierRequest struct {
 	Tier string `json:"tier"`
 }
@@ -69,9 +74,14 @@ func (s *Server) listRateLimits(w http.ResponseWriter, r *http.Request) error {
 	if f.Limit, err = pageLimit(r); err != nil {
 		return err
 	}
+	operator := principal(r.Context()).Role == auth.SuperAdmin
 	switch r.URL.Query().Get("scope") {
 	case "", "all":
+		f.TenantOnly = !operator
 	case "global":
+		if !operator {
+			return errForbidden
+		}
 		f.GlobalOnly = true
 	default:
 		return invalid("scope", "must be all or global")
@@ -112,6 +122,9 @@ func (s *Server) getRateLimit(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.store.GetRateLimit(r.Context(), tenantID, id)
 	if err != nil {
 		return err
+	}
+	if c.TenantID == "" && principal(r.Context()).Role != auth.SuperAdmin {
+		return errForbidden
 	}
 	writeJSON(w, http.StatusOK, c)
 	return nil

@@ -117,10 +117,12 @@ func TestSignInLimitedPerAccountBeforeThePasswordCheck(t *testing.T) {
 func TestSignInLimitedPerIPAndPerTenant(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	super := e.tenant("rl-ip")
+	admin := e.tenant("rl-ip")
 	tid := e.tenantID("rl-ip")
-	// SUPER_ADMIN changes the global per-IP bucket; an ADMIN may not.
-	list := e.do("GET", "/api/v1/admin/rate-limits?scope=global", super, nil)
+	superTok := e.addUser("rl-ip", auth.SuperAdmin)
+	// SUPER_ADMIN reads and changes the global per-IP bucket; an ADMIN may do neither.
+	require.Equal(t, http.StatusForbidden, e.do("GET", "/api/v1/admin/rate-limits?scope=global", admin, nil).status)
+	list := e.do("GET", "/api/v1/admin/rate-limits?scope=global", superTok, nil)
 	require.Equal(t, http.StatusOK, list.status)
 	var page struct {
 		Data []rules.Config `json:"data"`
@@ -140,10 +142,12 @@ func TestSignInLimitedPerIPAndPerTenant(t *testing.T) {
 	}
 	require.NotEmpty(t, ipRow)
 	require.NotEmpty(t, tenantRow)
-	r := e.do("PATCH", "/api/v1/admin/rate-limits/"+ipRow, super, map[string]any{"burst": 2})
+	r := e.do("PATCH", "/api/v1/admin/rate-limits/"+ipRow, admin, map[string]any{"burst": 2})
 	require.Equal(t, http.StatusForbidden, r.status, "an ADMIN may not change a global row")
+	require.Equal(t, http.StatusForbidden, e.do("GET", "/api/v1/admin/rate-limits/"+ipRow, admin, nil).status, "nor read one")
+	require.Equal(t, http.StatusForbidden, e.do("DELETE", "/api/v1/admin/rate-limits/"+ipRow, admin, nil).status, "nor delete one")
+	require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/admin/rate-limits/"+ipRow, superTok, nil).status)
 
-	superTok := e.addUser("rl-ip", auth.SuperAdmin)
 	// Burst 5, one a minute: two sign-ins from this address are already counted (e.tenant, addUser).
 	r = e.do("PATCH", "/api/v1/admin/rate-limits/"+ipRow, superTok, map[string]any{"burst": 5, "per_minute": 1})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
@@ -249,7 +253,8 @@ func TestRateLimitAdminValidationAndAccess(t *testing.T) {
 		Data []rules.Config `json:"data"`
 	}
 	require.NoError(t, json.Unmarshal(r.body, &page))
-	require.Len(t, page.Data, 11, "the tenant's row and the 10 seeded global rows")
+	require.Len(t, page.Data, 1, "the tenant's row only: the global rows are the operator's")
+	require.Equal(t, id, page.Data[0].ID)
 	require.Equal(t, http.StatusNoContent, e.do("DELETE", "/api/v1/admin/rate-limits/"+id, admin, nil).status)
 	require.Equal(t, http.StatusNotFound, e.do("GET", "/api/v1/admin/rate-limits/"+id, admin, nil).status)
 	var actions []string

@@ -27,6 +27,8 @@ var (
 	deductionReaders access = auth.Allow(auth.SuperAdmin, auth.Admin, auth.Organizer, auth.Board, auth.TallyMaster, auth.Auditor)
 	// certificationRevokers may withdraw a certification (SUPER_ADMIN may do what ADMIN may).
 	certificationRevokers access = auth.Allow(auth.SuperAdmin, auth.Admin, auth.Board)
+	// operators may see data of the whole platform: the database's health and the status page.
+	operators access = auth.Allow(auth.SuperAdmin)
 )
 
 // route is one entry of the route table: a method and path pattern of net/http, who may call it,
@@ -114,6 +116,10 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/categories/{id}/scoresheet", signedIn, s.getScoresheet},
 		{"PUT /api/v1/categories/{id}/scores", signedIn, s.putScores},
 
+		// The judge's own device reports; the handler checks the assignment.
+		{"PUT /api/v1/categories/{id}/device", signedIn, s.reportDevice},
+		{"GET /api/v1/categories/{id}/devices", boardReaders, s.listDevices},
+
 		{"GET /api/v1/categories/{id}/deductions", deductionReaders, s.listDeductions},
 		{"POST /api/v1/categories/{id}/deductions", deductionWriters, s.createDeduction},
 		{"DELETE /api/v1/deductions/{id}", deductionWriters, s.deleteDeduction},
@@ -142,12 +148,18 @@ func (s *Server) routeTable() []route {
 		{"PATCH /api/v1/admin/rate-limits/{id}", admins, s.updateRateLimit},
 		{"DELETE /api/v1/admin/rate-limits/{id}", admins, s.deleteRateLimit},
 	}
+	if s.live.Hub != nil {
+		// Live updates of a category, as server-sent events; left out without a hub.
+		t = append(t, route{"GET /api/v1/categories/{id}/stream", streamReaders, s.categoryStream})
+	}
 	if s.metrics != nil {
 		// Public like the health checks: it holds operation names and counts, no tenant data.
 		t = append(t, route{"GET /metrics", public, wrap(s.metrics.ServeHTTP)})
 	}
 	if s.health != nil {
-		// The database health report, its metrics and the status page need a health checker.
+		// The database health report, its metrics and the status page need a health checker. They
+		// are the operator's (SUPER_ADMIN): they describe the whole database, every tenant's table
+		// sizes and row counts and other sessions' statements, which a tenant's ADMIN must not see.
 		//
 		// They authenticate like every other route, which takes a query: while the database is
 		// down the caller cannot be authenticated, and the answer is the error envelope 503
@@ -156,18 +168,17 @@ func (s *Server) routeTable() []route {
 		// to anyone; /readyz already says publicly whether the database is reachable.
 		st := &statusData{server: s, health: &healthCache{checker: s.health, ttl: statusHealthTTL, now: time.Now}}
 		t = append(t,
-			route{"GET /api/v1/admin/database/health", admins, s.databaseHealth},
-			route{"GET /api/v1/admin/database/metrics", admins, s.databaseMetrics},
-			// The status page's files are public; its data is for administrators.
+			route{"GET /api/v1/admin/database/health", operators, s.databaseHealth},
+			route{"GET /api/v1/admin/database/metrics", operators, s.databaseMetrics},
+			// The status page's files are public; its data is the operator's.
 			route{"GET /admin/status", public, s.statusFile},
 			route{"GET /admin/status/{file}", public, s.statusFile},
-			route{"GET /api/v1/admin/status/data", admins, st.serve},
+			route{"GET /api/v1/admin/status/data", operators, st.serve},
 		)
 	}
 	return t
 }
 
-// Routes lists the patterns of the route table ("GET /api/v1/events"), in its order.
-func (s *Server) Routes() []string {
-	return s.routePatterns
-}
+// Routes lists the pattern of every route the server serves ("GET /api/v1/events"), in the order
+// they were registered: the route table's, then any a test added with Handle.
+func (s *Server) Routes() []string { return append([]string(nil), s.patterns...) }

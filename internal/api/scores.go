@@ -21,13 +21,19 @@ const maxScoresPerRequest = 500
 func isAdmin(p auth.Principal) bool { return p.Is(auth.Admin, auth.SuperAdmin) }
 
 var errNotAJudge = &Error{Status: http.StatusForbidden, Code: "NOT_A_JUDGE",
-	Message: "your account is not linked to a judge"}
+	Message: "only a user whose role is JUDGE and who is linked to a judge record scores and certifies as a judge"}
 
-// scoringJudge decides whose scores a request is about: the caller's own judge, or (ADMIN only)
-// the judge named by judge_id. onBehalf is true when an ADMIN acts for another judge.
+// scoringJudge decides whose scores a request is about: the caller's own judge (a user whose role
+// is JUDGE), or (ADMIN only) the judge named by judge_id, as when typing in a paper sheet.
+// onBehalf is true when an ADMIN acts for a judge. ORGANIZER and BOARD never score, even when a
+// judge record names them.
 func scoringJudge(p auth.Principal, requested string) (judgeID string, onBehalf bool, err error) {
+	ownJudge := ""
+	if p.Is(auth.Judge) {
+		ownJudge = p.JudgeID
+	}
 	switch {
-	case requested != "" && requested == p.JudgeID:
+	case requested != "" && requested == ownJudge:
 		return requested, false, nil
 	case requested != "":
 		if !isAdmin(p) {
@@ -38,8 +44,8 @@ func scoringJudge(p auth.Principal, requested string) (judgeID string, onBehalf 
 			return "", false, invalid("judge_id", "must be a UUID")
 		}
 		return requested, true, nil
-	case p.JudgeID != "":
-		return p.JudgeID, false, nil
+	case ownJudge != "":
+		return ownJudge, false, nil
 	case isAdmin(p):
 		return "", false, invalid("judge_id", "is required: your account is not linked to a judge")
 	}

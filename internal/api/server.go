@@ -31,6 +31,8 @@ type Deps struct {
 	// RateLimits enforces rate_limit_configs on every route but the probes; nil builds one that
 	// counts in process and reads the configurations through Store (see ratelimit_middleware.go).
 	RateLimits *ratelimit.Enforcer
+	// Live configures live streams, device reports and sign-in and audience links (see live.go).
+	Live Live
 }
 
 // Server holds the API's dependencies; its Handler serves every route.
@@ -45,9 +47,9 @@ type Server struct {
 	// limitsWarned is when the last "rate limits unavailable" warning was logged (UnixNano).
 	limitsWarned atomic.Int64
 	limited      map[string]bool // route patterns under rate limits, for the admin API's validation
-	// routePatterns are the patterns of the route table, for Routes.
-	routePatterns []string
-	mux           *http.ServeMux
+	patterns     []string        // every route pattern, in registration order
+	live         *liveState
+	mux          *http.ServeMux
 
 	httpMetrics *metrics.HTTP
 	queryWindow *querywindow.Window
@@ -61,6 +63,7 @@ func New(d Deps) *Server {
 	}
 	s.httpMetrics, s.queryWindow = d.HTTPMetrics, d.QueryWindow
 	s.limits = d.RateLimits
+	s.live = newLiveState(d.Live)
 	if s.limits == nil {
 		s.limits = defaultRateLimits(d.Store, s.log)
 	}
@@ -71,7 +74,6 @@ func New(d Deps) *Server {
 func (s *Server) routes() {
 	for _, rt := range s.routeTable() {
 		s.handle(rt.pattern, rt.allow, rt.handle)
-		s.routePatterns = append(s.routePatterns, rt.pattern)
 	}
 }
 
@@ -91,7 +93,10 @@ func wrap(h http.HandlerFunc) handlerFunc {
 }
 
 func (s *Server) handle(pattern string, allow access, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	wildcards := pathWildcards(pattern)
 	var hf http.HandlerFunc = func(w http.ResponseWriter, r *http.Request) {
+		canonicalPathIDs(r, wildcards)
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -107,7 +112,7 @@ func (s *Server) handle(pattern string, allow access, h handlerFunc) {
 
 // Handler is the whole HTTP interface, middleware included.
 func (s *Server) Handler() http.Handler {
-	return s.withRequestID(s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch))))
+	return withStandardHeaders(s.withRequestID(s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch)))))
 }
 
 // dispatch routes the request, answering unknown paths and methods with the JSON error envelope

@@ -64,7 +64,8 @@ const chartStateJS = `(() => {
 })()`
 
 // The page in a real browser, against the real API under light load: it signs in through the form,
-// draws every chart with data, fills the checks table, and says why when a role may not see it.
+// draws every chart with data, fills the checks table, and says why when a role (a tenant's ADMIN
+// included) may not see it.
 // The screenshot goes to the test's artifact folder (go test -artifacts -outputdir DIR keeps it)
 // and to $STATUS_SCREENSHOT when set.
 func TestStatusPageInBrowser(t *testing.T) {
@@ -148,7 +149,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		chromedp.Navigate(e.srv.URL+"/admin/status"),
 		chromedp.WaitVisible(chromedp.ID("login-form")),
 		chromedp.SendKeys(chromedp.ID("tenant"), "acme"),
-		chromedp.SendKeys(chromedp.ID("email"), "admin@acme.test"),
+		chromedp.SendKeys(chromedp.ID("email"), "super_admin@acme.test"),
 		chromedp.SendKeys(chromedp.ID("password"), testPassword),
 		chromedp.Click(chromedp.ID("login-button")),
 		chromedp.WaitVisible(chromedp.ID("dashboard")),
@@ -184,7 +185,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	require.Empty(t, problems, "console errors")
 	mu.Unlock()
 
-	// A wrong password, then a judge's account: the form says what is wrong.
+	// A wrong password, then a judge's account and a tenant ADMIN's: the form says what is wrong.
 	signIn := func(email, password, wantMessage string) {
 		t.Helper()
 		require.NoError(t, chromedp.Do(ctx,
@@ -201,7 +202,8 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("signout"))))
 	signIn("admin@acme.test", "wrong password", "the tenant, email or password is wrong")
-	signIn("judge@acme.test", testPassword, "sign in as an ADMIN or SUPER_ADMIN")
+	signIn("judge@acme.test", testPassword, "sign in as the operator (SUPER_ADMIN)")
+	signIn("admin@acme.test", testPassword, "sign in as the operator (SUPER_ADMIN)")
 	screenshot(t, ctx, "-signin")
 	token, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!sessionStorage.getItem('eventmanager.status.token')`))
 	require.NoError(t, err)

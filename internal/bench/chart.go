@@ -14,14 +14,23 @@ import (
 type series struct {
 	name   string
 	color  string
-	dashed bool // ceiling lines are dashed
+	dash   string // stroke-dasharray: "" for API lines, dashed for the ceiling, dotted with the token check
 	points map[int]Row
 }
+
+func (s *series) dashAttr() string {
+	if s.dash == "" {
+		return ""
+	}
+	return ` stroke-dasharray="` + s.dash + `"`
+}
+
+var dashOf = map[string]string{ModeCeiling: "6,4", ModeCeilingToken: "2,3"}
 
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"}
 
 // WriteChart draws the read and mixed rows as two SVG panels side by side: requests/s and P95
-// latency against concurrency (one line per endpoint, API solid, ceiling dashed). Concurrencies
+// latency against concurrency (one colour per endpoint, API solid, ceiling dashed, ceiling+token dotted). Concurrencies
 // are spaced evenly: they are steps of a sweep, not a continuous scale.
 func WriteChart(w io.Writer, rows []Row) error {
 	var concs []int
@@ -41,7 +50,7 @@ func WriteChart(w io.Writer, rows []Row) error {
 			if _, ok := colors[r.Endpoint]; !ok {
 				colors[r.Endpoint] = palette[len(colors)%len(palette)]
 			}
-			s = &series{name: name, color: colors[r.Endpoint], dashed: r.Mode == ModeCeiling, points: map[int]Row{}}
+			s = &series{name: name, color: colors[r.Endpoint], dash: dashOf[r.Mode], points: map[int]Row{}}
 			bySeries[name] = s
 			order = append(order, name)
 		}
@@ -133,12 +142,8 @@ func WriteChart(w io.Writer, rows []Row) error {
 					pts = append(pts, fmt.Sprintf("%.1f,%.1f", xOf(i), yOf(panel.value(r))))
 				}
 			}
-			dash := ""
-			if s.dashed {
-				dash = ` stroke-dasharray="6,4"`
-			}
 			color := s.color
-			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>`+"\n", strings.Join(pts, " "), color, dash)
+			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"%s/>`+"\n", strings.Join(pts, " "), color, s.dashAttr())
 			for _, pt := range pts {
 				xy := strings.Split(pt, ",")
 				fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", xy[0], xy[1], color)
@@ -149,12 +154,8 @@ func WriteChart(w io.Writer, rows []Row) error {
 		s := bySeries[name]
 		x := 20 + (k%3)*300
 		y := panelH + legendH*(k/3) + 5
-		dash := ""
-		if s.dashed {
-			dash = ` stroke-dasharray="6,4"`
-		}
 		color := s.color
-		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", x, x+30, y, y, color, dash)
+		fmt.Fprintf(&b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", x, x+30, y, y, color, s.dashAttr())
 		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", x+36, y+4, html.EscapeString(name))
 	}
 	b.WriteString("</svg>\n")

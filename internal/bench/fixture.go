@@ -23,6 +23,9 @@ type Fixture struct {
 	Sheets [][2]string
 	// Writers are judges, signed in as themselves, with the cells they may still change.
 	Writers []Writer
+	// LiveEvents and ArchivedEvents are the events in an answer of the events list, without and
+	// with ?archived=true (a page holds at most 50).
+	LiveEvents, ArchivedEvents int
 }
 
 // Writer is a judge who submits scores in one category.
@@ -49,6 +52,7 @@ var (
 	opFixtureCategories = db.Op{Name: "bench.fixture_categories", Class: db.Standard}
 	opFixtureSheets     = db.Op{Name: "bench.fixture_sheets", Class: db.Standard}
 	opFixtureCells      = db.Op{Name: "bench.fixture_cells", Class: db.Standard}
+	opFixtureEvents     = db.Op{Name: "bench.fixture_events", Class: db.Simple}
 )
 
 // PrepareTenant readies the seeded tenant with slug for the scenarios: an ADMIN account of the
@@ -106,6 +110,12 @@ func PrepareTenant(ctx context.Context, st *store.Store, d *db.DB, slug string, 
 		  AND NOT EXISTS (SELECT 1 FROM category_certifications x WHERE x.tenant_id = $1 AND x.category_id = a.category_id
 		                  AND x.step = 'JUDGE' AND x.judge_id = a.judge_id AND x.revoked_at IS NULL)
 		ORDER BY a.category_id, a.judge_id LIMIT $2`, tenant.ID, maxSheets)
+	if err != nil {
+		return nil, err
+	}
+	err = d.QueryRow(ctx, opFixtureEvents, tenant.ID, `SELECT least(count(*) FILTER (WHERE NOT archived), $2),
+		least(count(*) FILTER (WHERE archived), $2) FROM events WHERE tenant_id = $1`,
+		[]any{tenant.ID, pageLimit - 1}, &f.LiveEvents, &f.ArchivedEvents)
 	if err != nil {
 		return nil, err
 	}

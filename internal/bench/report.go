@@ -12,17 +12,20 @@ import (
 	"time"
 )
 
-// Modes of a row: through the HTTP API, or the same store calls without HTTP.
+// Modes of a row: through the HTTP API; the endpoint's store call alone without HTTP (its SQL
+// and tenant setting in one batch: what the database and pgx can give, the ceiling); the same
+// after the token check the API makes on every request.
 const (
-	ModeAPI     = "api"
-	ModeCeiling = "ceiling"
+	ModeAPI          = "api"
+	ModeCeiling      = "ceiling"
+	ModeCeilingToken = "ceiling+token"
 )
 
 // Row is one measured step: one scenario, endpoint and mode at one concurrency.
 type Row struct {
 	Scenario string `json:"scenario"` // runbook, read, mixed, overload
-	Endpoint string `json:"endpoint"` // events, results, scoresheet, mixed-read, mixed-write
-	Mode     string `json:"mode"`     // api or ceiling
+	Endpoint string `json:"endpoint"` // events, events-archived, results, scoresheet, mixed-read, mixed-write
+	Mode     string `json:"mode"`     // api, ceiling or ceiling+token
 	// Driver is the load generator of an API row: vegeta or wrk (DriverVegeta, DriverWrk).
 	Driver      string  `json:"driver,omitempty"`
 	Concurrency int     `json:"concurrency"`
@@ -38,8 +41,8 @@ type Row struct {
 	Failed uint64  `json:"failed"`
 	// Errors counts failures by kind: "503 DB_POOL_TIMEOUT", "500 INTERNAL", "transport: ...".
 	Errors map[string]int `json:"errors"`
-	// CeilingRatio is this row's RPS over the ceiling row of the same scenario, endpoint and
-	// concurrency (API rows measured with their ceiling only).
+	// CeilingRatio is this row's RPS over the ceiling row (the query alone) of the same
+	// scenario, endpoint and concurrency (API and ceiling+token rows measured with their ceiling).
 	CeilingRatio float64 `json:"ceiling_ratio,omitempty"`
 	// ServerCPUCores and ServerPeakRSSMB describe the server process during the step (API rows
 	// with a known server pid); PeakRSSStep says whether the peak was reset at the step's start.
@@ -108,8 +111,8 @@ func rowFrom(t *tally, wall time.Duration) Row {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// FillRatios sets CeilingRatio of each API row that has a ceiling row of the same scenario,
-// endpoint and concurrency.
+// FillRatios sets CeilingRatio of each API and ceiling+token row that has a ceiling row of the
+// same scenario, endpoint and concurrency.
 func FillRatios(rows []Row) {
 	ceiling := map[string]float64{}
 	key := func(r Row) string { return fmt.Sprintf("%s/%s/%d", r.Scenario, r.Endpoint, r.Concurrency) }
@@ -119,7 +122,7 @@ func FillRatios(rows []Row) {
 		}
 	}
 	for i, r := range rows {
-		if c := ceiling[key(r)]; r.Mode == ModeAPI && c > 0 {
+		if c := ceiling[key(r)]; r.Mode != ModeCeiling && c > 0 {
 			rows[i].CeilingRatio = r.RPS / c
 		}
 	}

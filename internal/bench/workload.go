@@ -17,24 +17,31 @@ import (
 
 // Endpoint names of the scenarios.
 const (
-	EndpointEvents     = "events"
-	EndpointResults    = "results"
-	EndpointScoresheet = "scoresheet"
-	EndpointMixed      = "mixed"
+	// EndpointEvents is the default events list (the live events: 5 on a seeded tenant);
+	// EndpointEventsArchived the archived ones (?archived=true: a full page of 50 on a seeded
+	// tenant of scale medium or large).
+	EndpointEvents         = "events"
+	EndpointEventsArchived = "events-archived"
+	EndpointResults        = "results"
+	EndpointScoresheet     = "scoresheet"
+	EndpointMixed          = "mixed"
 	// Rows of the mixed scenario are split into its reads and its writes.
 	EndpointMixedRead  = "mixed-read"
 	EndpointMixedWrite = "mixed-write"
 )
 
 // Workload is one endpoint's load: the i-th HTTP request, and the same store calls made directly
-// (the ceiling). Both must be safe for concurrent use.
+// (the ceilings). All must be safe for concurrent use.
 type Workload struct {
 	Name string
 	// Target fills the i-th request to the API at base (http://host:port).
 	Target func(i uint64, base string, t *vegeta.Target)
-	// Call makes the i-th request's store calls: the token check, then the endpoint's query. It
-	// returns the row it belongs to (for the mixed workload: read or write).
+	// Call makes the i-th request's store call alone: the endpoint's SQL and tenant setting, in
+	// the one batch the handler sends, without the token check. It returns the row it belongs to
+	// (for the mixed workload: read or write).
 	Call func(ctx context.Context, i uint64) (row string, err error)
+	// Check is the i-th request's token check, as the API's authentication makes it.
+	Check func(ctx context.Context, i uint64) error
 	// Paths and Header describe a workload of GET requests only, for a load generator outside
 	// the process (wrk): request i asks for Paths[i%len(Paths)] (path and query, relative to the
 	// base URL) with Header, as Target does. Nil for workloads that write.
@@ -62,6 +69,7 @@ func (f *Fixture) Workloads(st *store.Store, writeShare float64) map[string]Work
 		_, err := st.Authenticate(ctx, token)
 		return err
 	}
+	checkAdmin := func(ctx context.Context, _ uint64) error { return check(ctx, f.AdminToken) }
 	resultsPaths := make([]string, len(f.Categories))
 	for k, c := range f.Categories {
 		resultsPaths[k] = "/api/v1/results/categories/" + c
@@ -74,9 +82,6 @@ func (f *Fixture) Workloads(st *store.Store, writeShare float64) map[string]Work
 		*t = vegeta.Target{Method: http.MethodGet, URL: base + resultsPaths[i%uint64(len(resultsPaths))], Header: adminHeader}
 	}
 	resultsCall := func(ctx context.Context, i uint64) error {
-		if err := check(ctx, f.AdminToken); err != nil {
-			return err
-		}
 		_, err := st.CategoryResults(ctx, f.TenantID, f.Categories[i%uint64(len(f.Categories))], store.ResultsView{})
 		return err
 	}
@@ -94,9 +99,6 @@ func (f *Fixture) Workloads(st *store.Store, writeShare float64) map[string]Work
 	}
 	writeCall := func(ctx context.Context, i uint64) error {
 		w := f.Writers[i%uint64(len(f.Writers))]
-		if err := check(ctx, w.Token); err != nil {
-			return err
-		}
 		row := w.Rows[int(i/uint64(len(f.Writers)))%len(w.Rows)]
 		sub := store.ScoreSubmission{CategoryID: w.CategoryID, JudgeID: w.JudgeID}
 		for _, c := range scoresBody(row).Scores {
@@ -110,28 +112,36 @@ func (f *Fixture) Workloads(st *store.Store, writeShare float64) map[string]Work
 		return len(f.Writers) > 0 && math.Floor(float64(i+1)*writeShare) > math.Floor(float64(i)*writeShare)
 	}
 
-	return map[string]Workload{
-		EndpointEvents: {
-			Name: EndpointEvents,
+	eventsList := func(name string, archived bool) Workload {
+		path := "/api/v1/events"
+		if archived {
+			path += "?archived=true"
+		}
+		return Workload{
+			Name: name,
 			Target: func(_ uint64, base string, t *vegeta.Target) {
-				*t = vegeta.Target{Method: http.MethodGet, URL: base + "/api/v1/events", Header: adminHeader}
+				*t = vegeta.Target{Method: http.MethodGet, URL: base + path, Header: adminHeader}
 			},
-			Paths:  []string{"/api/v1/events"},
+			Paths:  []string{path},
 			Header: adminHeader,
 			Call: func(ctx context.Context, _ uint64) (string, error) {
-				if err := check(ctx, f.AdminToken); err != nil {
-					return EndpointEvents, err
-				}
-				_, err := st.ListEvents(ctx, f.TenantID, store.EventFilter{Limit: pageLimit})
-				return EndpointEvents, err
+				_, err := st.ListEvents(ctx, f.TenantID, store.EventFilter{Archived: archived, Limit: pageLimit})
+				return name, err
 			},
-		},
+			Check: checkAdmin,
+		}
+	}
+
+	return map[string]Workload{
+		EndpointEvents:         eventsList(EndpointEvents, false),
+		EndpointEventsArchived: eventsList(EndpointEventsArchived, true),
 		EndpointResults: {
 			Name:   EndpointResults,
 			Target: results,
 			Call: func(ctx context.Context, i uint64) (string, error) {
 				return EndpointResults, resultsCall(ctx, i)
 			},
+			Check:  checkAdmin,
 			Paths:  resultsPaths,
 			Header: adminHeader,
 		},
@@ -141,13 +151,11 @@ func (f *Fixture) Workloads(st *store.Store, writeShare float64) map[string]Work
 				*t = vegeta.Target{Method: http.MethodGet, URL: base + sheetPaths[i%uint64(len(sheetPaths))], Header: adminHeader}
 			},
 			Call: func(ctx context.Context, i uint64) (string, error) {
-				if err := check(ctx, f.AdminToken); err != nil {
-					return EndpointScoresheet, err
-				}
 				s := f.Sheets[i%uint64(len(f.Sheets))]
 				_, err := st.Scoresheet(ctx, f.TenantID, s[0], s[1], true)
 				return EndpointScoresheet, err
 			},
+			Check:  checkAdmin,
 			Paths:  sheetPaths,
 			Header: adminHeader,
 		},
@@ -165,6 +173,12 @@ func (f *Fixture) Workloads(st *store.Store, writeShare float64) map[string]Work
 					return EndpointMixedWrite, writeCall(ctx, i)
 				}
 				return EndpointMixedRead, resultsCall(ctx, i)
+			},
+			Check: func(ctx context.Context, i uint64) error {
+				if isWrite(i) {
+					return check(ctx, f.Writers[i%uint64(len(f.Writers))].Token)
+				}
+				return check(ctx, f.AdminToken)
 			},
 		},
 	}

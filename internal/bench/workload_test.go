@@ -2,8 +2,10 @@ package bench_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/seed"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/stretchr/testify/require"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // Every workload, through the API and through the store, succeeds on seeded data: the bench
@@ -48,11 +51,12 @@ func TestWorkloadsSucceed(t *testing.T) {
 	srv := httptest.NewServer(api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: quiet}).Handler())
 	t.Cleanup(srv.Close)
 	w := f.Workloads(st, 0.5)
-	for _, name := range []string{bench.EndpointEvents, bench.EndpointResults, bench.EndpointScoresheet, bench.EndpointMixed} {
+	for _, name := range []string{bench.EndpointEvents, bench.EndpointEventsArchived, bench.EndpointResults, bench.EndpointScoresheet, bench.EndpointMixed} {
 		step := bench.Step{Scenario: "read", Workload: w[name], Concurrency: 2, Requests: 20, ServerPID: os.Getpid()}
 		for _, run := range []func(context.Context, bench.Step) ([]bench.Row, error){
 			func(ctx context.Context, s bench.Step) ([]bench.Row, error) { return bench.RunHTTP(ctx, srv.URL, s) },
 			bench.RunCeiling,
+			bench.RunCeilingToken,
 		} {
 			rows, err := run(ctx, step)
 			require.NoError(t, err)
@@ -76,6 +80,39 @@ func TestWorkloadsSucceed(t *testing.T) {
 		}
 	}
 
+	// The events workloads ask for what the fixture counted: the live events, and a page of the
+	// archived ones.
+	require.Positive(t, f.LiveEvents)
+	require.Positive(t, f.ArchivedEvents)
+	for name, want := range map[string]int{bench.EndpointEvents: f.LiveEvents, bench.EndpointEventsArchived: f.ArchivedEvents} {
+		var target vegeta.Target
+		w[name].Target(0, srv.URL, &target)
+		req, err := http.NewRequest(target.Method, target.URL, nil)
+		require.NoError(t, err)
+		req.Header = target.Header
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var page struct {
+			Data []json.RawMessage `json:"data"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
+		resp.Body.Close()
+		require.Len(t, page.Data, want, name)
+	}
+
+	// The ceiling is the query alone: with a token that no longer exists the token check fails,
+	// the call does not.
+	revoked := *f
+	revoked.AdminToken = "not-a-token"
+	for name, rw := range revoked.Workloads(st, 0) {
+		if name == bench.EndpointMixed {
+			continue
+		}
+		_, err := rw.Call(ctx, 0)
+		require.NoError(t, err, name)
+		require.Error(t, rw.Check(ctx, 0), name)
+	}
+
 	// The wrk driver on the read sweep's endpoints: a closed loop for a duration, every answer a
 	// 2xx.
 	wrk := bench.WrkPath()
@@ -83,7 +120,7 @@ func TestWorkloadsSucceed(t *testing.T) {
 		t.Log("wrk is not on PATH (apt-get install wrk, or make bench installs it): the wrk driver is not tested against the API")
 		return
 	}
-	for _, name := range []string{bench.EndpointEvents, bench.EndpointResults, bench.EndpointScoresheet} {
+	for _, name := range []string{bench.EndpointEvents, bench.EndpointEventsArchived, bench.EndpointResults, bench.EndpointScoresheet} {
 		step := bench.Step{Scenario: "read", Workload: w[name], Concurrency: 10, Duration: time.Second, ServerPID: os.Getpid()}
 		if name == bench.EndpointEvents {
 			step.Duration = 2 * time.Second

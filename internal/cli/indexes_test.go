@@ -2,57 +2,92 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
+	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
-// performanceIndexes are the indexes of migration 00004, with their tables.
+// performanceIndexes are the indexes of migration 00004 that migration 00009 keeps, with their
+// tables: one index per access path.
 var performanceIndexes = map[string]string{
-	"idx_scores_category_contestant":         "scores",
-	"idx_scores_judge_category":              "scores",
-	"idx_assignments_judge_category":         "assignments",
-	"idx_scores_category_contestant_created": "scores",
-	"idx_rate_limit_config_lookup":           "rate_limit_configs",
-	"idx_events_tenant_archived":             "events",
-	"idx_categories_contest_created":         "categories",
-	"idx_tenants_settings_gin":               "tenants",
-	"idx_system_settings_value_gin":          "system_settings",
-	"idx_audit_logs_data_gin":                "audit_logs",
+	"idx_scores_category_contestant": "scores",
+	"idx_scores_judge_category":      "scores",
+	"idx_categories_contest_created": "categories",
+	"idx_tenants_settings_gin":       "tenants",
+	"idx_system_settings_value_gin":  "system_settings",
+	"idx_audit_logs_data_gin":        "audit_logs",
 }
 
-// indexStates maps each of the performance indexes that exists to whether it is valid (and ready).
-func indexStates(t *testing.T, url string) map[string]bool {
+// redundantIndexes are the indexes that migration 00009 drops, each a prefix of another index of
+// its table (or the same columns as a unique key), with the index that serves its queries.
+var redundantIndexes = map[string]string{
+	"idx_events_tenant_archived":             "events_list_idx",
+	"idx_scores_category_contestant_created": "idx_scores_category_contestant",
+	"idx_assignments_judge_category":         "assignments_judge_id_category_id_key",
+	"categories_contest_idx":                 "idx_categories_contest_created",
+	"idx_rate_limit_config_lookup":           "rate_limit_configs_tenant_id_user_id_endpoint_tier_key",
+}
+
+// Versions and files of the index migrations.
+const (
+	versionBeforeIndexes    = 3 // before 00004, the runbook's indexes
+	versionBeforeOnePerPath = 8 // before 00009, which drops the redundant ones
+	indexesMigrationFile    = "00004_performance_indexes.sql"
+	onePerPathMigrationFile = "00009_one_index_per_access_path.sql"
+)
+
+// existingIndexes maps each index of names that exists to whether it is valid (and ready).
+func existingIndexes(t *testing.T, url string, names []string) map[string]bool {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
-	names := make([]string, 0, len(performanceIndexes))
-	for name := range performanceIndexes {
-		names = append(names, name)
-	}
 	rows, err := conn.Query(ctx, `
-		SELECT i.relname, t.relname, x.indisvalid AND x.indisready
-		FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+		SELECT i.relname, x.indisvalid AND x.indisready
+		FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
 		WHERE i.relname = ANY ($1)`, names)
 	require.NoError(t, err)
 	states := map[string]bool{}
 	for rows.Next() {
-		var name, table string
+		var name string
 		var valid bool
-		require.NoError(t, rows.Scan(&name, &table, &valid))
-		require.Equal(t, performanceIndexes[name], table, name)
+		require.NoError(t, rows.Scan(&name, &valid))
 		states[name] = valid
 	}
 	require.NoError(t, rows.Err())
 	return states
 }
 
+// indexStates maps each of the performance indexes that exists to whether it is valid (and ready),
+// and checks its table.
+func indexStates(t *testing.T, url string) map[string]bool {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	for name, table := range performanceIndexes {
+		var on string
+		err := conn.QueryRow(ctx, `SELECT t.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+			JOIN pg_class t ON t.oid = x.indrelid WHERE i.relname = $1`, name).Scan(&on)
+		if err == nil {
+			require.Equal(t, table, on, name)
+		}
+	}
+	return existingIndexes(t, url, slices.Collect(maps.Keys(performanceIndexes)))
+}
+
+// requireAllValid checks the indexes of the latest schema: every kept performance index valid,
+// none of the redundant ones left.
 func requireAllValid(t *testing.T, url string) {
 	t.Helper()
 	states := indexStates(t, url)
@@ -60,6 +95,14 @@ func requireAllValid(t *testing.T, url string) {
 	for name, valid := range states {
 		require.True(t, valid, "index %s is invalid", name)
 	}
+	require.Empty(t, existingIndexes(t, url, slices.Collect(maps.Keys(redundantIndexes))), "redundant indexes left")
+}
+
+// migrateDownTo rolls the database back to version.
+func migrateDownTo(t *testing.T, url string, version int64) {
+	t.Helper()
+	_, err := newMigrator(t, url).DownTo(context.Background(), version)
+	require.NoError(t, err)
 }
 
 func TestPerformanceIndexesUpDownUp(t *testing.T) {
@@ -68,19 +111,24 @@ func TestPerformanceIndexesUpDownUp(t *testing.T) {
 	vars := map[string]string{"DATABASE_URL": url}
 	code, stdout, stderr := run(t, vars, "migrate", "up")
 	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stdout, "00004_performance_indexes.sql")
+	require.Contains(t, stdout, indexesMigrationFile)
+	require.Contains(t, stdout, onePerPathMigrationFile)
 	require.NotContains(t, stdout, "INVALID")
 	requireAllValid(t, url)
 
-	// Migration 00005 (rate limits) comes after it: roll that back first.
-	code, stdout, stderr = run(t, vars, "migrate", "down")
-	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stdout, "00005_rate_limits.sql")
-	code, stdout, stderr = run(t, vars, "migrate", "down")
-	require.Equal(t, 0, code, stderr)
-	require.Contains(t, stdout, "00004_performance_indexes.sql")
+	// Before 00009: the runbook's ten indexes, and the schema's own, all valid.
+	migrateDownTo(t, url, versionBeforeOnePerPath)
+	states := existingIndexes(t, url, append(slices.Collect(maps.Keys(performanceIndexes)), slices.Collect(maps.Keys(redundantIndexes))...))
+	require.Len(t, states, len(performanceIndexes)+len(redundantIndexes), "%v", states)
+	for name, valid := range states {
+		require.True(t, valid, "index %s is invalid", name)
+	}
+
+	// Before 00004: none of the runbook's indexes; the schema's own are untouched.
+	migrateDownTo(t, url, versionBeforeIndexes)
 	require.Empty(t, indexStates(t, url))
-	// The schema's own indexes are untouched.
+	require.Equal(t, map[string]bool{"events_list_idx": true, "categories_contest_idx": true},
+		existingIndexes(t, url, []string{"events_list_idx", "categories_contest_idx", "idx_events_tenant_archived"}))
 	require.Equal(t, 1, countTables(t, url, "scores"))
 
 	code, _, stderr = run(t, vars, "migrate", "up")
@@ -90,6 +138,43 @@ func TestPerformanceIndexesUpDownUp(t *testing.T) {
 	require.Equal(t, 0, code)
 	require.NotContains(t, stdout, "pending")
 	require.NotContains(t, stdout, "INVALID")
+}
+
+// The project's own health check (doctor, GET /api/v1/admin/database/health) finds no index that
+// another index of its table makes redundant on a freshly migrated database; before 00009 it finds
+// the five pairs that 00009 resolves (of idx_scores_category_contestant and its wider sibling,
+// 00009 drops the wider one).
+func TestNoRedundantIndexes(t *testing.T) {
+	t.Parallel()
+	url := dbtest.NewEmptyDatabase(t)
+	vars := map[string]string{"DATABASE_URL": url}
+	code, _, stderr := run(t, vars, "migrate", "up")
+	require.Equal(t, 0, code, stderr)
+	check := redundantIndexCheck(t, url)
+	require.Equal(t, float64(0), check.Value, "%v", check.Items)
+	require.Empty(t, check.Items)
+
+	migrateDownTo(t, url, versionBeforeOnePerPath)
+	check = redundantIndexCheck(t, url)
+	require.ElementsMatch(t, []string{
+		"events.idx_events_tenant_archived (covered by events_list_idx)",
+		"scores.idx_scores_category_contestant (covered by idx_scores_category_contestant_created)",
+		"assignments.idx_assignments_judge_category (covered by assignments_judge_id_category_id_key)",
+		"categories.categories_contest_idx (covered by idx_categories_contest_created)",
+		"rate_limit_configs.idx_rate_limit_config_lookup (covered by rate_limit_configs_tenant_id_user_id_endpoint_tier_key)",
+	}, check.Items)
+	require.Equal(t, float64(len(check.Items)), check.Value)
+}
+
+// redundantIndexCheck runs doctor on the database and returns its redundant-index check.
+func redundantIndexCheck(t *testing.T, url string) health.Check {
+	t.Helper()
+	_, stdout, stderr := run(t, map[string]string{"DATABASE_URL": url}, "doctor", "--json")
+	var r health.Report
+	require.NoError(t, json.Unmarshal([]byte(stdout), &r), stdout+stderr)
+	c, ok := r.Check("redundant_indexes")
+	require.True(t, ok, stdout)
+	return c
 }
 
 // A writer holding its transaction open makes the concurrent build wait; the migration's

@@ -5,25 +5,26 @@ import (
 	"log/slog"
 
 	"github.com/eventmanager/eventmanager/internal/config"
+	"github.com/eventmanager/eventmanager/internal/pglisten"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // startRateLimits builds the rate limiter of serve: configurations cached in process and
-// invalidated by NOTIFY (a listener on its own connection to directURL, running until ctx ends),
+// invalidated by NOTIFY (through l, the instance's listener on its own connection),
 // counters in Redis when REDIS_URL is set (in process while it is unreachable), else in process.
 // The returned function closes the Redis client.
-func startRateLimits(ctx context.Context, cfg config.Config, st *store.Store, directURL string, reg prometheus.Registerer, log *slog.Logger) (*ratelimit.Enforcer, func(), error) {
+func startRateLimits(ctx context.Context, cfg config.Config, st *store.Store, l *pglisten.Listener, reg prometheus.Registerer, log *slog.Logger) (*ratelimit.Enforcer, func(), error) {
 	m := ratelimit.NewMetrics(reg)
 	if cfg.Database.PgBouncer && !cfg.DirectSet {
 		// LISTEN through PgBouncer in transaction mode loses notifications without an error: other
 		// instances' changes would then only be seen when cached limits expire.
-		log.Warn("rate limits: DATABASE_URL goes through PgBouncer and DIRECT_DATABASE_URL is not set; " +
-			"set it so that rate-limit changes reach this instance within a second (LISTEN needs a direct connection)")
+		log.Warn("DATABASE_URL goes through PgBouncer and DIRECT_DATABASE_URL is not set; set it so that " +
+			"rate-limit changes and live updates reach this instance within a second (LISTEN needs a direct connection)")
 	}
 	cache := ratelimit.NewCache(st, 0)
-	go ratelimit.NewListener(directURL, cache, log).Run(ctx)
+	ratelimit.Listen(l, cache)
 	local := ratelimit.NewMemory(nil)
 	if cfg.RedisURL == "" {
 		log.Info("rate limits: counting in process (REDIS_URL not set)")

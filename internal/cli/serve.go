@@ -15,7 +15,9 @@ import (
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/health"
+	"github.com/eventmanager/eventmanager/internal/live"
 	"github.com/eventmanager/eventmanager/internal/metrics"
+	"github.com/eventmanager/eventmanager/internal/pglisten"
 	"github.com/eventmanager/eventmanager/internal/querywindow"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
@@ -106,13 +108,21 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	checker := health.New(pool, window.Latency, health.Thresholds{}).
 		WithPoolSampler(sampler).WithPoolTimeouts(queries.PoolTimeouts)
 	registry.MustRegister(metrics.NewDatabaseCollector(checker, metrics.DatabaseCollectTimeout, metrics.DatabaseMaxAge))
-	limits, closeLimits, err := startRateLimits(ctx, cfg, st, database.direct, registry, log)
+	// One listening connection per instance, outside the pool, for every NOTIFY consumer.
+	listener := pglisten.New(database.direct, log)
+	limits, closeLimits, err := startRateLimits(ctx, cfg, st, listener, registry, log)
 	if err != nil {
 		return err
 	}
 	defer closeLimits()
+	hub := live.NewHub(0, log)
+	hub.Listen(listener)
+	go listener.Run(ctx)
+	// Open streams end with the service, so that the graceful shutdown is not held up by them.
+	go func() { <-ctx.Done(); hub.Close() }()
 	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry), Health: checker,
-		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits})
+		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits,
+		Live: api.Live{Hub: hub, SignInLinkTTL: cfg.SignInLinkTTL, PublicURL: cfg.PublicURL}})
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
 		return err

@@ -62,4 +62,9 @@ type Config struct {
 	// counters live so that instances share them; "" counts in each process. It may hold a
 	// password: log RedactURL(RedisURL).
 	RedisURL string
+	// SignInLinkTTL is SIGN_IN_LINK_TTL: how long a judge's sign-in link may be used (default 15m).
+	SignInLinkTTL time.Duration
+	// PublicURL is PUBLIC_URL: the address people open sign-in and audience links at ("" takes the
+	// request's host).
+	PublicURL string
 }

@@ -17,6 +17,7 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultTokenTTL        = 12 * time.Hour
 	DefaultSlowQuery       = 100 * time.Millisecond
+	DefaultSignInLinkTTL   = 15 * time.Minute
 )
 
 // DefaultQueryTimeouts are the query class timeouts when no QUERY_TIMEOUT_* variable is set.
@@ -57,6 +58,9 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		SlowQuery: l.duration("SLOW_QUERY_THRESHOLD", DefaultSlowQuery, true),
 		RedisURL:  l.redisURL("REDIS_URL"),
+		// A sign-in link is a password for its lifetime: minutes, not days.
+		SignInLinkTTL: l.boundedDuration("SIGN_IN_LINK_TTL", DefaultSignInLinkTTL, time.Minute, 24*time.Hour),
+		PublicURL:     l.publicURL("PUBLIC_URL"),
 	}
 	if l.err != nil {
 		return Config{}, l.err
@@ -169,4 +173,29 @@ func (l *loader) redisURL(name string) string {
 		return ""
 	}
 	return v
+}
+
+// boundedDuration reads a duration from lo to hi.
+func (l *loader) boundedDuration(name string, def, lo, hi time.Duration) time.Duration {
+	d := l.duration(name, def, false)
+	if l.err == nil && (d < lo || d > hi) {
+		l.fail(name, l.get(name), "want a duration from "+lo.String()+" to "+hi.String())
+		return 0
+	}
+	return d
+}
+
+// publicURL accepts "" (links take the request's host) or an http(s) URL without query or
+// fragment; a trailing slash is dropped.
+func (l *loader) publicURL(name string) string {
+	v := l.get(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		l.fail(name, v, "want http(s)://host[:port][/path], such as https://scores.example.org")
+		return ""
+	}
+	return strings.TrimRight(v, "/")
 }

@@ -29,6 +29,7 @@ func TestLoadDefaults(t *testing.T) {
 		TokenTTL:        12 * time.Hour,
 		QueryTimeouts:   QueryTimeouts{Simple: time.Second, Standard: 5 * time.Second, Complex: 15 * time.Second, Report: 30 * time.Second},
 		SlowQuery:       100 * time.Millisecond,
+		SignInLinkTTL:   15 * time.Minute,
 	}, c)
 	require.False(t, c.DatabaseSet)
 	require.False(t, c.DirectSet)
@@ -163,7 +164,7 @@ func TestLoadEmptyMeansDefault(t *testing.T) {
 	t.Parallel()
 	names := []string{"PORT", "DATABASE_URL", "DIRECT_DATABASE_URL", "DB_STARTUP_WAIT", "PG_DATA_DIR", "LOG_FORMAT", "LOG_LEVEL",
 		"SHUTDOWN_TIMEOUT", "TOKEN_TTL", "QUERY_TIMEOUT_SIMPLE", "QUERY_TIMEOUT_STANDARD", "QUERY_TIMEOUT_COMPLEX",
-		"QUERY_TIMEOUT_REPORT", "SLOW_QUERY_THRESHOLD"}
+		"QUERY_TIMEOUT_REPORT", "SLOW_QUERY_THRESHOLD", "SIGN_IN_LINK_TTL", "PUBLIC_URL"}
 	vars := map[string]string{}
 	for _, n := range names {
 		vars[n] = "  "

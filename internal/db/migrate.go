@@ -60,6 +60,11 @@ func (m *Migrator) Down(ctx context.Context) (*goose.MigrationResult, error) {
 	return m.provider.Down(ctx)
 }
 
+// DownTo rolls back every applied migration newer than version, newest first.
+func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*goose.MigrationResult, error) {
+	return m.provider.DownTo(ctx, version)
+}
+
 // UpTo applies the pending migrations up to and including version.
 func (m *Migrator) UpTo(ctx context.Context, version int64) ([]*goose.MigrationResult, error) {
 	return m.provider.UpTo(ctx, version)

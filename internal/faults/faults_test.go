@@ -121,8 +121,14 @@ func TestMaxConnectionsTakenByAnotherClient(t *testing.T) {
 		return err == nil && n == 0
 	}, 10*time.Second, 20*time.Millisecond)
 
-	// The other client, an ordinary role, takes every connection slot not reserved for superusers:
-	// it stops after two refusals 100 ms apart, so that a slot still being freed is taken too.
+	// The other client, an ordinary role, takes every connection slot not reserved for superusers.
+	// It counts the slots instead of stopping at the first refusal: a backend that is still exiting
+	// keeps its slot for a moment after it has left pg_stat_activity, and that slot, freed later,
+	// would go to the service. The only other client backend that stays is the test's admin.
+	var maxConns, reserved int
+	require.NoError(t, admin.QueryRow(ctx, `SELECT current_setting('max_connections')::int,
+		current_setting('superuser_reserved_connections')::int`).Scan(&maxConns, &reserved))
+	want := maxConns - reserved - 1
 	var hog []*pgx.Conn
 	release := func() {
 		for _, conn := range hog {
@@ -131,18 +137,28 @@ func TestMaxConnectionsTakenByAnotherClient(t *testing.T) {
 		hog = nil
 	}
 	defer release()
-	for refused := 0; refused < 2; {
+	deadline := time.Now().Add(30 * time.Second)
+	for len(hog) < want {
+		require.True(t, time.Now().Before(deadline), "the other client got only %d of %d slots in 30 s", len(hog), want)
 		conn, err := pgx.Connect(ctx, pc.urlAs("postgres", "other_app"))
 		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "53300" { // too_many_connections
-			refused++
-			time.Sleep(100 * time.Millisecond)
+		if errors.As(err, &pgErr) && pgErr.Code == "53300" { // too_many_connections: a slot is still being freed
+			time.Sleep(20 * time.Millisecond)
 			continue
 		}
 		require.NoError(t, err)
 		hog = append(hog, conn)
-		require.Less(t, len(hog), 20, "max_connections not reached")
 	}
+	// Every slot an ordinary role may use is now held by a live session of ours,
+	_, err = pgx.Connect(ctx, pc.urlAs("postgres", "other_app"))
+	var pgErr *pgconn.PgError
+	require.True(t, errors.As(err, &pgErr) && pgErr.Code == "53300", "a connection beyond the slots was not refused: %v", err)
+	// and nobody else is connected (a superuser backend still exiting may show for a moment).
+	require.Eventually(t, func() bool {
+		var clients int
+		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'`).Scan(&clients)
+		return err == nil && clients == maxConns-reserved
+	}, 10*time.Second, 20*time.Millisecond, "client backends other than the other client and the admin stay connected")
 	taken := len(hog)
 
 	// The service starts now, with an empty pool: every request needs a new connection.

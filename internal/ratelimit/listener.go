@@ -1,114 +1,26 @@
 package ratelimit
 
 import (
-	"context"
-	"errors"
 	"log/slog"
-	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/eventmanager/eventmanager/internal/pglisten"
 )
 
 // Channel is the NOTIFY channel of migration 00005's triggers; the payload is the tenant id of the
 // changed row, "" for a global row.
 const Channel = "rate_limit_configs"
 
-// Listener holds one connection of its own, outside the pool (LISTEN needs a session; a pooled
-// connection would be given back, and PgBouncer in transaction mode cannot hold one), and hands
-// every notification to the cache. When the connection breaks it reconnects with backoff and flushes
-// the cache: notifications sent while it was away are lost.
-type Listener struct {
-	connString string
-	cache      *Cache
-	log        *slog.Logger
-	// OnListen, if set, is called after each successful LISTEN (tests wait for it).
-	OnListen func()
-	// MinBackoff and MaxBackoff bound the wait between reconnection attempts.
-	MinBackoff, MaxBackoff time.Duration
-	// PingEvery is how long the connection may stay silent before it is checked.
-	PingEvery time.Duration
+// Listen has l invalidate cache on every change of a rate-limit configuration, and flush it
+// whenever notifications may have been missed (the connection was lost, or was just opened).
+func Listen(l *pglisten.Listener, cache *Cache) {
+	l.Handle(Channel, pglisten.Handler{Notify: cache.Invalidate, Resync: cache.Flush})
 }
 
-// NewListener returns a listener that invalidates cache. connString must reach PostgreSQL
-// directly (DIRECT_DATABASE_URL when DATABASE_URL goes through PgBouncer).
-func NewListener(connString string, cache *Cache, log *slog.Logger) *Listener {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Listener{connString: connString, cache: cache, log: log,
-		MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, PingEvery: 30 * time.Second}
-}
-
-// Run listens until ctx ends.
-func (l *Listener) Run(ctx context.Context) {
-	backoff := l.MinBackoff
-	for ctx.Err() == nil {
-		err := l.session(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		// Whatever was missed while disconnected is dropped from the cache.
-		l.cache.Flush()
-		if errors.Is(err, errListenedLong) {
-			backoff = l.MinBackoff
-		}
-		l.log.Warn("rate-limit listener disconnected; reconnecting", "error", err.Error(), "backoff", backoff.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, l.MaxBackoff)
-	}
-}
-
-// errListenedLong marks a session that worked for a while before it broke: reconnect quickly.
-var errListenedLong = errors.New("connection lost")
-
-// session connects, listens and waits for notifications until the connection fails.
-func (l *Listener) session(ctx context.Context) error {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := pgx.Connect(cctx, l.connString)
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer func() {
-		// A dead peer must not hold the reconnection up: the goodbye message gets 5 s.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = conn.Close(cctx)
-	}()
-	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	_, err = conn.Exec(lctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize())
-	cancel()
-	if err != nil {
-		return err
-	}
-	// Changes made before LISTEN are not notified: start from an empty cache.
-	l.cache.Flush()
-	if l.OnListen != nil {
-		l.OnListen()
-	}
-	for {
-		wctx, cancel := context.WithTimeout(ctx, l.PingEvery)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		switch {
-		case err == nil:
-			l.cache.Invalidate(n.Payload)
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case errors.Is(err, context.DeadlineExceeded):
-			// Silence: make sure the connection is still alive (a dead peer is not always noticed).
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err = conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return errors.Join(errListenedLong, err)
-			}
-		default:
-			return errors.Join(errListenedLong, err)
-		}
-	}
+// NewListener returns a listener of its own that invalidates cache. connString must reach
+// PostgreSQL directly (DIRECT_DATABASE_URL when DATABASE_URL goes through PgBouncer). serve shares
+// one listener between its consumers (see Listen).
+func NewListener(connString string, cache *Cache, log *slog.Logger) *pglisten.Listener {
+	l := pglisten.New(connString, log)
+	Listen(l, cache)
+	return l
 }

@@ -115,6 +115,9 @@ func (s *Store) GetAssignment(ctx context.Context, tenantID, id string) (Assignm
 func (s *Store) CreateAssignment(ctx context.Context, tenantID string, actor Actor, judgeID, categoryID, status string) (Assignment, error) {
 	var a Assignment
 	err := s.db.InTx(ctx, opAssignmentsCreate, tenantID, func(tx *db.Tx) error {
+		if err := lockCategoryInputs(tx, tenantID, categoryID, judgeID); err != nil {
+			return err
+		}
 		if err := scanAssignment(tx.QueryRow(`INSERT INTO assignments (tenant_id, judge_id, category_id, status)
 			VALUES ($1, $2, $3, $4) RETURNING `+assignmentColumns,
 			tenantID, judgeID, categoryID, status), &a); err != nil {
@@ -122,13 +125,20 @@ func (s *Store) CreateAssignment(ctx context.Context, tenantID string, actor Act
 		}
 		return audit(tx, tenantID, actor, "assignment.created", "assignment", a.ID, map[string]any{"after": a})
 	})
-	return a, missingReference(err, assignmentReferences)
+	return a, withRule(missingReference(err, assignmentReferences))
 }
 
-// UpdateAssignmentStatus sets an assignment's status.
+// assignmentInputsSQL selects an assignment's category and judge for lockInputsOf.
+const assignmentInputsSQL = `SELECT tenant_id, category_id, judge_id FROM assignments WHERE tenant_id = $1 AND id = $2`
+
+// UpdateAssignmentStatus sets an assignment's status; refused once the judge has certified the
+// category (cancelling would drop their certified totals).
 func (s *Store) UpdateAssignmentStatus(ctx context.Context, tenantID, id string, actor Actor, status string) (Assignment, error) {
 	var before, after Assignment
 	err := s.db.InTx(ctx, opAssignmentsUpdate, tenantID, func(tx *db.Tx) error {
+		if err := lockInputsOf(tx, tenantID, id, assignmentInputsSQL); err != nil {
+			return err
+		}
 		if err := scanAssignment(tx.QueryRow(`SELECT `+assignmentColumns+` FROM assignments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
 			tenantID, id), &before); err != nil {
 			return err
@@ -139,32 +149,23 @@ func (s *Store) UpdateAssignmentStatus(ctx context.Context, tenantID, id string,
 		}
 		return audit(tx, tenantID, actor, "assignment.updated", "assignment", id, map[string]any{"before": before, "after": after})
 	})
-	return after, err
+	return after, withRule(err)
 }
 
 // DeleteAssignment removes an assignment. Once the judge has scores in the category it is refused
-// with IN_USE (no foreign key says so, but the scores would lose the assignment that allowed them);
-// set the status to CANCELLED instead.
+// with IN_USE (the scores would lose the assignment that allowed them; a trigger checks it after
+// the row lock, so a score write committing meanwhile is seen); set the status to CANCELLED instead.
 func (s *Store) DeleteAssignment(ctx context.Context, tenantID, id string, actor Actor) error {
-	return s.db.InTx(ctx, opAssignmentsDelete, tenantID, func(tx *db.Tx) error {
-		var (
-			a      Assignment
-			scored bool
-		)
-		if err := tx.QueryRow(`SELECT `+assignmentColumns+`, EXISTS (SELECT 1 FROM scores s
-				WHERE s.tenant_id = a.tenant_id AND s.judge_id = a.judge_id AND s.category_id = a.category_id)
-			FROM assignments a WHERE a.tenant_id = $1 AND a.id = $2 FOR UPDATE OF a`, tenantID, id).
-			Scan(&a.ID, &a.TenantID, &a.JudgeID, &a.CategoryID, &a.Status, &a.CreatedAt, &a.UpdatedAt, &scored); err != nil {
+	err := s.db.InTx(ctx, opAssignmentsDelete, tenantID, func(tx *db.Tx) error {
+		if err := lockInputsOf(tx, tenantID, id, assignmentInputsSQL); err != nil {
 			return err
 		}
-		if scored {
-			return &RuleError{Kind: Refused, Code: "IN_USE",
-				Message: "the assignment cannot be deleted: the judge has scores in this category; set its status to CANCELLED instead"}
-		}
-		if _, err := tx.Exec(`DELETE FROM assignments WHERE tenant_id = $1 AND id = $2`, tenantID, id); err != nil {
+		var a Assignment
+		if err := scanAssignment(tx.QueryRow(`DELETE FROM assignments WHERE tenant_id = $1 AND id = $2 RETURNING `+assignmentColumns,
+			tenantID, id), &a); err != nil {
 			return err
 		}
-		a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
 		return audit(tx, tenantID, actor, "assignment.deleted", "assignment", id, map[string]any{"before": a})
 	})
+	return withRule(err)
 }

@@ -144,7 +144,7 @@ func (s *Store) UpdateCategory(ctx context.Context, tenantID, id string, a Actor
 		}
 		return audit(tx, tenantID, a, "category.updated", "category", id, map[string]any{"before": before, "after": after})
 	})
-	return after, err
+	return after, withRule(err)
 }
 
 // DeleteCategory removes a category that nothing depends on (criteria, entered contestants,
@@ -158,5 +158,5 @@ func (s *Store) DeleteCategory(ctx context.Context, tenantID, id string, a Actor
 		}
 		return audit(tx, tenantID, a, "category.deleted", "category", id, map[string]any{"before": c})
 	})
-	return inUse(err, "category")
+	return withRule(inUse(err, "category"))
 }

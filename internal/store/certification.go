@@ -230,16 +230,35 @@ func certStateTx(tx *db.Tx, tenantID, categoryID string) (CertificationState, er
 	return decodeCertState(raw)
 }
 
-// lockCategoryForCertification serialises the certification changes of a category (and the
-// deductions, which take FOR SHARE on it). NO KEY UPDATE does not block the foreign-key checks of
-// rows that reference the category.
+// lockCategoryForCertification serialises the certification changes of a category with every
+// write of its inputs, which hold the category FOR SHARE (lockCategoryInputs): NO KEY UPDATE waits
+// for the writes in flight, and the writes that come after it wait for the certification and then
+// see it. NO KEY UPDATE does not block the foreign-key checks of rows that reference the category.
+// The rows outside the category that its results show (contest, event and tenant, for the scoring
+// type in force; the entered contestants; the assigned judges) are taken FOR SHARE, so that their
+// updates wait for the certification too and are then refused by their triggers.
 func lockCategoryForCertification(tx *db.Tx, tenantID, categoryID string) error {
 	var id string
 	err := tx.QueryRow(`SELECT id FROM categories WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE`, tenantID, categoryID).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return db.ErrNotFound
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT 1 FROM categories c
+		JOIN contests ct ON ct.tenant_id = c.tenant_id AND ct.id = c.contest_id
+		JOIN events e ON e.tenant_id = ct.tenant_id AND e.id = ct.event_id
+		JOIN tenants t ON t.id = c.tenant_id
+		WHERE c.tenant_id = $1 AND c.id = $2 FOR SHARE OF ct, e, t`, tenantID, categoryID)
+	b.Queue(`SELECT 1 FROM contestants k WHERE k.tenant_id = $1
+		AND k.id IN (SELECT contestant_id FROM category_contestants WHERE tenant_id = $1 AND category_id = $2)
+		ORDER BY k.id FOR SHARE`, tenantID, categoryID)
+	b.Queue(`SELECT 1 FROM judges j WHERE j.tenant_id = $1
+		AND j.id IN (SELECT judge_id FROM assignments WHERE tenant_id = $1 AND category_id = $2)
+		ORDER BY j.id FOR SHARE`, tenantID, categoryID)
+	return tx.SendBatch(b).Close()
 }
 
 func outOfOrder(step, missing, detail string) error {

@@ -153,7 +153,7 @@ func (s *Store) UpdateContestant(ctx context.Context, tenantID, id string, a Act
 		}
 		return audit(tx, tenantID, a, "contestant.updated", "contestant", id, map[string]any{"before": before, "after": after})
 	})
-	return after, err
+	return after, withRule(err)
 }
 
 // DeleteContestant removes a contestant entered in no category; otherwise it is refused with IN_USE.
@@ -166,7 +166,7 @@ func (s *Store) DeleteContestant(ctx context.Context, tenantID, id string, a Act
 		}
 		return audit(tx, tenantID, a, "contestant.deleted", "contestant", id, map[string]any{"before": c})
 	})
-	return inUse(err, "contestant")
+	return withRule(inUse(err, "contestant"))
 }
 
 // EntryCursor is the position after the last entry of a page.
@@ -216,6 +216,9 @@ func (e *Entry) utc() {
 // the tenant's is db.ErrNotFound.
 func (s *Store) EnterContestant(ctx context.Context, tenantID, categoryID, contestantID string, a Actor) (e Entry, created bool, err error) {
 	err = s.db.InTx(ctx, opEntriesEnter, tenantID, func(tx *db.Tx) error {
+		if err := lockCategoryInputs(tx, tenantID, categoryID, ""); err != nil {
+			return err
+		}
 		rows, err := tx.Query(`WITH ins AS (
 				INSERT INTO category_contestants (tenant_id, category_id, contestant_id) VALUES ($1, $2, $3)
 				ON CONFLICT DO NOTHING RETURNING created_at)
@@ -248,13 +251,16 @@ func (s *Store) EnterContestant(ctx context.Context, tenantID, categoryID, conte
 	if err != nil {
 		created = false
 	}
-	return e, created, parentMissing(err)
+	return e, created, withRule(parentMissing(err))
 }
 
 // WithdrawContestant takes a contestant out of a category. An entry that scores or deductions
 // depend on is refused with IN_USE; a missing entry is db.ErrNotFound.
 func (s *Store) WithdrawContestant(ctx context.Context, tenantID, categoryID, contestantID string, a Actor) error {
 	err := s.db.InTx(ctx, opEntriesWithdraw, tenantID, func(tx *db.Tx) error {
+		if err := lockCategoryInputs(tx, tenantID, categoryID, ""); err != nil {
+			return err
+		}
 		var enteredAt time.Time
 		if err := tx.QueryRow(`DELETE FROM category_contestants WHERE tenant_id = $1 AND category_id = $2 AND contestant_id = $3
 			RETURNING created_at`, tenantID, categoryID, contestantID).Scan(&enteredAt); err != nil {
@@ -263,5 +269,5 @@ func (s *Store) WithdrawContestant(ctx context.Context, tenantID, categoryID, co
 		return audit(tx, tenantID, a, "contestant.withdrawn", "contestant", contestantID,
 			map[string]any{"category_id": categoryID, "contestant_id": contestantID, "entered_at": enteredAt.UTC()})
 	})
-	return inUse(err, "entry")
+	return withRule(inUse(err, "entry"))
 }

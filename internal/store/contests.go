@@ -135,7 +135,7 @@ func (s *Store) UpdateContest(ctx context.Context, tenantID, id string, a Actor,
 		}
 		return audit(tx, tenantID, a, "contest.updated", "contest", id, map[string]any{"before": before, "after": after})
 	})
-	return after, err
+	return after, withRule(err)
 }
 
 // DeleteContest removes a contest that has no categories; otherwise it is refused with IN_USE.

@@ -104,6 +104,9 @@ func (s *Store) GetCriterion(ctx context.Context, tenantID, id string) (Criterio
 func (s *Store) CreateCriterion(ctx context.Context, tenantID, categoryID string, a Actor, in CriterionInput) (Criterion, error) {
 	var c Criterion
 	err := s.db.InTx(ctx, opCriteriaCreate, tenantID, func(tx *db.Tx) error {
+		if err := lockCategoryInputs(tx, tenantID, categoryID, ""); err != nil {
+			return err
+		}
 		if err := scanCriterion(tx.QueryRow(`INSERT INTO criteria (tenant_id, category_id, name, max_score, position)
 			VALUES ($1, $2, $3, $4::numeric, coalesce($5::integer,
 				(SELECT coalesce(max(position) + 1, 0) FROM criteria WHERE tenant_id = $1 AND category_id = $2)))
@@ -113,28 +116,24 @@ func (s *Store) CreateCriterion(ctx context.Context, tenantID, categoryID string
 		}
 		return audit(tx, tenantID, a, "criterion.created", "criterion", c.ID, map[string]any{"after": c})
 	})
-	return c, parentMissing(err)
+	return c, withRule(parentMissing(err))
 }
 
+// criterionInputsSQL selects a criterion's category for lockInputsOf.
+const criterionInputsSQL = `SELECT tenant_id, category_id, NULL::uuid AS judge_id FROM criteria WHERE tenant_id = $1 AND id = $2`
+
 // UpdateCriterion changes the given fields of a criterion. Lowering max_score below a score already
-// given is refused (409 MAX_SCORE_BELOW_SCORES): it would leave scores out of range.
+// given is refused (409 MAX_SCORE_BELOW_SCORES): it would leave scores out of range. The database
+// checks it after the criterion's row lock, which score writes wait for (migration 00006).
 func (s *Store) UpdateCriterion(ctx context.Context, tenantID, id string, a Actor, p CriterionPatch) (Criterion, error) {
 	var before, after Criterion
 	err := s.db.InTx(ctx, opCriteriaUpdate, tenantID, func(tx *db.Tx) error {
+		if err := lockInputsOf(tx, tenantID, id, criterionInputsSQL); err != nil {
+			return err
+		}
 		if err := scanCriterion(tx.QueryRow(`SELECT `+criterionColumns+` FROM criteria WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
 			tenantID, id), &before); err != nil {
 			return err
-		}
-		if p.MaxScore != nil {
-			var above bool
-			if err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM scores WHERE tenant_id = $1 AND criterion_id = $2 AND score > $3::numeric)`,
-				tenantID, id, *p.MaxScore).Scan(&above); err != nil {
-				return err
-			}
-			if above {
-				return &RuleError{Kind: Refused, Code: "MAX_SCORE_BELOW_SCORES", Field: "max_score",
-					Message: "scores above this maximum have already been given for this criterion"}
-			}
 		}
 		if err := scanCriterion(tx.QueryRow(`UPDATE criteria SET
 				name = coalesce($3, name), max_score = coalesce($4::numeric, max_score),
@@ -145,12 +144,15 @@ func (s *Store) UpdateCriterion(ctx context.Context, tenantID, id string, a Acto
 		}
 		return audit(tx, tenantID, a, "criterion.updated", "criterion", id, map[string]any{"before": before, "after": after})
 	})
-	return after, err
+	return after, withRule(err)
 }
 
 // DeleteCriterion removes a criterion that has no scores; otherwise it is refused with IN_USE.
 func (s *Store) DeleteCriterion(ctx context.Context, tenantID, id string, a Actor) error {
 	err := s.db.InTx(ctx, opCriteriaDelete, tenantID, func(tx *db.Tx) error {
+		if err := lockInputsOf(tx, tenantID, id, criterionInputsSQL); err != nil {
+			return err
+		}
 		var c Criterion
 		if err := scanCriterion(tx.QueryRow(`DELETE FROM criteria WHERE tenant_id = $1 AND id = $2 RETURNING `+criterionColumns,
 			tenantID, id), &c); err != nil {
@@ -158,5 +160,5 @@ func (s *Store) DeleteCriterion(ctx context.Context, tenantID, id string, a Acto
 		}
 		return audit(tx, tenantID, a, "criterion.deleted", "criterion", id, map[string]any{"before": c})
 	})
-	return inUse(err, "criterion")
+	return withRule(inUse(err, "criterion"))
 }

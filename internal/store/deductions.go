@@ -54,14 +54,6 @@ var (
 	opDeductionsDelete = db.Op{Name: "deductions.delete", Class: db.Simple}
 )
 
-// totalsCertifiedSQL is true when the category's TALLY_MASTER certification stands: its totals
-// are certified, and deductions may no longer change them.
-const totalsCertifiedSQL = `EXISTS (SELECT 1 FROM category_certifications x
-    WHERE x.tenant_id = c.tenant_id AND x.category_id = c.id AND x.step = 'TALLY_MASTER' AND x.revoked_at IS NULL)`
-
-var errTotalsCertified = &RuleError{Kind: Refused, Code: "CATEGORY_CERTIFIED",
-	Message: "the category's totals are certified (TALLY_MASTER step): revoke the certification before changing deductions"}
-
 // ListDeductions returns a page of the category's deductions, newest first, in one query; an
 // unknown category is db.ErrNotFound (not an empty list).
 func (s *Store) ListDeductions(ctx context.Context, tenantID, categoryID string, f DeductionFilter) ([]Deduction, error) {
@@ -114,22 +106,19 @@ func (s *Store) ListDeductions(ctx context.Context, tenantID, categoryID string,
 func (s *Store) CreateDeduction(ctx context.Context, tenantID, categoryID string, a Actor, in DeductionInput) (Deduction, error) {
 	var d Deduction
 	err := s.db.InTx(ctx, opDeductionsCreate, tenantID, func(tx *db.Tx) error {
-		// FOR SHARE on the category waits for, and then blocks, a certification of it (which
-		// locks the category row), so that a deduction never slips in under certified totals.
-		var certified, entered bool
-		err := tx.QueryRow(`SELECT `+totalsCertifiedSQL+`,
-				EXISTS (SELECT 1 FROM category_contestants cc
+		if err := lockCategoryInputs(tx, tenantID, categoryID, ""); err != nil {
+			return err
+		}
+		var entered bool
+		err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM category_contestants cc
 					WHERE cc.tenant_id = c.tenant_id AND cc.category_id = c.id AND cc.contestant_id = $3)
-			FROM categories c WHERE c.tenant_id = $1 AND c.id = $2 FOR SHARE OF c`,
-			tenantID, categoryID, in.ContestantID).Scan(&certified, &entered)
+			FROM categories c WHERE c.tenant_id = $1 AND c.id = $2`,
+			tenantID, categoryID, in.ContestantID).Scan(&entered)
 		if err != nil {
 			return err
 		}
 		if !entered {
 			return &RuleError{Kind: Invalid, Code: "CONTESTANT_NOT_IN_CATEGORY", Field: "contestant_id", Message: "the contestant is not entered in this category"}
-		}
-		if certified {
-			return errTotalsCertified
 		}
 		if err := tx.QueryRow(`INSERT INTO deductions AS d (tenant_id, category_id, contestant_id, amount, reason, created_by)
 			VALUES ($1, $2, $3, $4::numeric, $5, $6) RETURNING `+deductionColumns,
@@ -146,26 +135,20 @@ func (s *Store) CreateDeduction(ctx context.Context, tenantID, categoryID string
 // are certified.
 func (s *Store) DeleteDeduction(ctx context.Context, tenantID, id string, a Actor) error {
 	return s.db.InTx(ctx, opDeductionsDelete, tenantID, func(tx *db.Tx) error {
-		var (
-			d         Deduction
-			certified bool
-		)
-		err := tx.QueryRow(`SELECT `+deductionColumns+`, `+totalsCertifiedSQL+`
-			FROM deductions d JOIN categories c ON c.tenant_id = d.tenant_id AND c.id = d.category_id
-			WHERE d.tenant_id = $1 AND d.id = $2
-			FOR UPDATE OF d FOR SHARE OF c`, tenantID, id).Scan(append(deductionDest(&d), &certified)...)
+		if err := lockInputsOf(tx, tenantID, id, `SELECT tenant_id, category_id, NULL::uuid AS judge_id
+			FROM deductions WHERE tenant_id = $1 AND id = $2`); err != nil {
+			return err
+		}
+		var d Deduction
+		err := tx.QueryRow(`DELETE FROM deductions d WHERE d.tenant_id = $1 AND d.id = $2 RETURNING `+deductionColumns,
+			tenantID, id).Scan(deductionDest(&d)...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return db.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if certified {
-			return errTotalsCertified
-		}
-		if _, err := tx.Exec(`DELETE FROM deductions WHERE tenant_id = $1 AND id = $2`, tenantID, id); err != nil {
-			return err
-		}
+		d.CreatedAt = d.CreatedAt.UTC()
 		return audit(tx, tenantID, a, "deduction.deleted", "deduction", id, map[string]any{"before": d})
 	})
 }

@@ -148,7 +148,7 @@ func (s *Store) UpdateEvent(ctx context.Context, tenantID, id string, a Actor, p
 		}
 		return audit(tx, tenantID, a, "event.updated", "event", id, map[string]any{"before": before, "after": after})
 	})
-	return after, err
+	return after, withRule(err)
 }
 
 // SetEventArchived archives (DELETE) or restores an event; the data is kept either way.

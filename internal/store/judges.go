@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 
+	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/jackc/pgx/v5"
 )
@@ -95,11 +98,41 @@ func (s *Store) GetJudge(ctx context.Context, tenantID, id string) (Judge, error
 	return j, err
 }
 
+// checkJudgeLink enforces who a judge record may name: only a user whose role is JUDGE (only judges
+// score), and never the actor (no one makes themself a judge). FOR SHARE on the user holds their
+// role until the link commits. A user who is not the tenant's is a MissingReferenceError.
+func checkJudgeLink(tx *db.Tx, tenantID string, a Actor, userID *string) error {
+	if userID == nil {
+		return nil
+	}
+	if strings.EqualFold(*userID, a.UserID) {
+		return &RuleError{Kind: Forbidden, Code: "SELF_LINK", Field: "user_id",
+			Message: "no one may link themself to a judge: another ADMIN links you"}
+	}
+	var role string
+	err := tx.QueryRow(`SELECT role FROM users WHERE tenant_id = $1 AND id = $2 FOR SHARE`, tenantID, *userID).Scan(&role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &MissingReferenceError{Field: "user_id"}
+	}
+	if err != nil {
+		return err
+	}
+	if auth.Role(role) != auth.Judge {
+		return &RuleError{Kind: Unprocessable, Code: "USER_NOT_JUDGE", Field: "user_id",
+			Message: "a judge may be linked only to a user whose role is JUDGE (this user is " + role + ")"}
+	}
+	return nil
+}
+
 // CreateJudge adds a judge. A user_id that is not a user of the tenant is a MissingReferenceError;
-// a user already linked to another judge is db.ErrConflict (judges_user_id_key).
+// a user whose role is not JUDGE is USER_NOT_JUDGE, the actor themself SELF_LINK; a user already
+// linked to another judge is db.ErrConflict (judges_user_id_key).
 func (s *Store) CreateJudge(ctx context.Context, tenantID string, a Actor, in JudgeInput) (Judge, error) {
 	var j Judge
 	err := s.db.InTx(ctx, opJudgesCreate, tenantID, func(tx *db.Tx) error {
+		if err := checkJudgeLink(tx, tenantID, a, in.UserID); err != nil {
+			return err
+		}
 		if err := scanJudge(tx.QueryRow(`INSERT INTO judges (tenant_id, name, email, is_head_judge, user_id)
 			VALUES ($1, $2, $3, $4, $5) RETURNING `+judgeColumns,
 			tenantID, in.Name, in.Email, in.IsHeadJudge, in.UserID), &j); err != nil {
@@ -111,12 +144,19 @@ func (s *Store) CreateJudge(ctx context.Context, tenantID string, a Actor, in Ju
 }
 
 // UpdateJudge changes the given fields of a judge, with the same rules for user_id as CreateJudge.
+// A judge's name and link are frozen while their certification, or a certification of the results
+// of a category they judge, stands (CATEGORY_CERTIFIED, from the database's trigger).
 func (s *Store) UpdateJudge(ctx context.Context, tenantID, id string, a Actor, p JudgePatch) (Judge, error) {
 	var before, after Judge
 	err := s.db.InTx(ctx, opJudgesUpdate, tenantID, func(tx *db.Tx) error {
 		if err := scanJudge(tx.QueryRow(`SELECT `+judgeColumns+` FROM judges WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
 			tenantID, id), &before); err != nil {
 			return err
+		}
+		if p.UserID.Set {
+			if err := checkJudgeLink(tx, tenantID, a, p.UserID.Value); err != nil {
+				return err
+			}
 		}
 		if err := scanJudge(tx.QueryRow(`UPDATE judges SET
 				name = coalesce($3, name), is_head_judge = coalesce($4, is_head_judge),
@@ -129,7 +169,7 @@ func (s *Store) UpdateJudge(ctx context.Context, tenantID, id string, a Actor, p
 		}
 		return audit(tx, tenantID, a, "judge.updated", "judge", id, map[string]any{"before": before, "after": after})
 	})
-	return after, missingReference(err, judgeReferences)
+	return after, withRule(missingReference(err, judgeReferences))
 }
 
 // DeleteJudge removes a judge that has no assignments, scores or certifications; otherwise it is
@@ -143,5 +183,5 @@ func (s *Store) DeleteJudge(ctx context.Context, tenantID, id string, a Actor) e
 		}
 		return audit(tx, tenantID, a, "judge.deleted", "judge", id, map[string]any{"before": j})
 	})
-	return inUse(err, "judge")
+	return withRule(inUse(err, "judge"))
 }

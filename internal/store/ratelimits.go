@@ -16,6 +16,7 @@ import (
 // RateLimitFilter selects a page of configurations, by id.
 type RateLimitFilter struct {
 	GlobalOnly bool // only rows of no tenant
+	TenantOnly bool // only the tenant's own rows
 	Limit      int
 	AfterID    string // "" for the first page
 }
@@ -138,14 +139,15 @@ func (s *Store) GetRateLimit(ctx context.Context, tenantID, id string) (rules.Co
 	return r.config(), err
 }
 
-// ListRateLimits returns up to f.Limit configurations of the tenant and the global ones, by id.
+// ListRateLimits returns up to f.Limit configurations of the tenant and the global ones (as f
+// says), by id.
 func (s *Store) ListRateLimits(ctx context.Context, tenantID string, f RateLimitFilter) ([]rules.Config, error) {
 	list := make([]rules.Config, 0, f.Limit)
 	err := s.db.Query(ctx, opRateLimitsList, tenantID, scanRateLimits(&list),
 		`SELECT `+rateLimitColumns+` FROM rate_limit_configs c
-		WHERE (c.tenant_id IS NULL OR (NOT $2 AND c.tenant_id = $1)) AND c.id > $3
+		WHERE ((NOT $5 AND c.tenant_id IS NULL) OR (NOT $2 AND c.tenant_id = $1)) AND c.id > $3
 		ORDER BY c.id LIMIT $4`,
-		tenantID, f.GlobalOnly, uuidOrZero(f.AfterID), f.Limit)
+		tenantID, f.GlobalOnly, uuidOrZero(f.AfterID), f.Limit, f.TenantOnly)
 	return list, err
 }
 

@@ -58,15 +58,29 @@ const (
 // scoreCheckSQL checks a whole submission in one statement: the category, the judge and their
 // assignment once, and for every cell (in request order) whether its criterion belongs to the
 // category, whether its contestant is entered in it, whether the score is within the criterion's
-// maximum and whether the cell is locked. FOR SHARE on the assignment fences the judge's
-// certification (which takes FOR UPDATE on it): a certification never misses cells written
-// concurrently, and the statements after this one see a certification that committed meanwhile.
+// maximum, whether the cell is locked, and whether the judge's total for the contestant after the
+// submission stays within the category's score_cap. FOR NO KEY UPDATE on the assignment fences the
+// judge's certification (which takes FOR UPDATE on it) and serialises the judge's own writes in the
+// category, so that two submissions cannot each stay under score_cap and together go over it.
 const scoreCheckSQL = `
+WITH i AS (
+    SELECT * FROM unnest($4::uuid[], $5::uuid[], $6::numeric[]) WITH ORDINALITY AS i(contestant_id, criterion_id, score, ord)
+),
+totals AS (
+    SELECT x.contestant_id, sum(x.score) AS total FROM (
+        SELECT i.contestant_id, i.score FROM i
+        UNION ALL
+        SELECT s.contestant_id, s.score FROM scores s
+        WHERE s.tenant_id = $1 AND s.category_id = $2 AND s.judge_id = $3
+          AND s.contestant_id IN (SELECT contestant_id FROM i)
+          AND NOT EXISTS (SELECT 1 FROM i WHERE i.contestant_id = s.contestant_id AND i.criterion_id = s.criterion_id)) x
+    GROUP BY x.contestant_id
+)
 SELECT
     EXISTS (SELECT 1 FROM categories WHERE tenant_id = $1 AND id = $2),
     EXISTS (SELECT 1 FROM judges WHERE tenant_id = $1 AND id = $3),
     (SELECT a.status FROM assignments a
-        WHERE a.tenant_id = $1 AND a.category_id = $2 AND a.judge_id = $3 FOR SHARE),
+        WHERE a.tenant_id = $1 AND a.category_id = $2 AND a.judge_id = $3 FOR NO KEY UPDATE),
     EXISTS (SELECT 1 FROM category_certifications x
         WHERE x.tenant_id = $1 AND x.category_id = $2 AND x.step = 'JUDGE' AND x.judge_id = $3 AND x.revoked_at IS NULL),
     i.ord,
@@ -74,8 +88,13 @@ SELECT
     cc.contestant_id IS NOT NULL,
     coalesce(i.score <= cr.max_score, false),
     coalesce(cr.max_score::text, ''),
-    coalesce(s.locked, false)
-FROM unnest($4::uuid[], $5::uuid[], $6::numeric[]) WITH ORDINALITY AS i(contestant_id, criterion_id, score, ord)
+    coalesce(s.locked, false),
+    coalesce(t.total <= cat.score_cap, true),
+    trim_scale(t.total)::text,
+    coalesce(trim_scale(cat.score_cap)::text, '')
+FROM i
+LEFT JOIN totals t ON t.contestant_id = i.contestant_id
+LEFT JOIN categories cat ON cat.tenant_id = $1 AND cat.id = $2
 LEFT JOIN criteria cr ON cr.tenant_id = $1 AND cr.category_id = $2 AND cr.id = i.criterion_id
 LEFT JOIN category_contestants cc ON cc.tenant_id = $1 AND cc.category_id = $2 AND cc.contestant_id = i.contestant_id
 LEFT JOIN scores s ON s.tenant_id = $1 AND s.judge_id = $3 AND s.contestant_id = i.contestant_id AND s.criterion_id = i.criterion_id
@@ -145,6 +164,13 @@ func (s *Store) SubmitScores(ctx context.Context, tenantID string, a Actor, sub 
 				return err
 			}
 		}
+		// The category's input lock first, as every write of its inputs takes it.
+		if step, err := categoryLockStep(tx, tenantID, sub.CategoryID, sub.JudgeID); err != nil {
+			return err
+		} else if step != "" {
+			return &RuleError{Kind: Refused, Code: "SCORE_LOCKED", Field: "scores[0].score",
+				Message: "the scores are certified (" + step + " step standing) and locked: they can change only after the certification is revoked"}
+		}
 		if err := checkScores(tx, tenantID, sub, contestants, criteria, values); err != nil {
 			return err
 		}
@@ -191,7 +217,7 @@ func (s *Store) SubmitScores(ctx context.Context, tenantID string, a Actor, sub 
 		return nil
 	})
 	if err != nil {
-		return ScoresResult{}, nil, err
+		return ScoresResult{}, nil, scoreRule(err, sub.Scores)
 	}
 	if answer != nil && answer.Replayed {
 		return ScoresResult{}, answer, nil
@@ -214,10 +240,12 @@ func checkScores(tx *db.Tx, tenantID string, sub ScoreSubmission, contestants, c
 			status                                      *string
 			ord                                         int
 			criterionOK, contestantOK, inRange, lockedC bool
-			maxScore                                    string
+			withinCap                                   bool
+			maxScore, scoreCap                          string
+			total                                       *string
 		)
 		if err := rows.Scan(&categoryFound, &judgeFound, &status, &judgeCertified, &ord,
-			&criterionOK, &contestantOK, &inRange, &maxScore, &lockedC); err != nil {
+			&criterionOK, &contestantOK, &inRange, &maxScore, &lockedC, &withinCap, &total, &scoreCap); err != nil {
 			return err
 		}
 		i := ord - 1
@@ -245,6 +273,12 @@ func checkScores(tx *db.Tx, tenantID string, sub ScoreSubmission, contestants, c
 			return &RuleError{Kind: Invalid, Code: "SCORE_OUT_OF_RANGE", Field: field("score"), Message: "must be from 0 to " + maxScore}
 		case lockedC:
 			return scoreLocked(i)
+		case !withinCap:
+			t := ""
+			if total != nil {
+				t = *total
+			}
+			return scoreCapExceeded(field("score"), t, scoreCap)
 		}
 	}
 	return rows.Err()
@@ -265,4 +299,25 @@ func notAssigned(onBehalf bool, status *string) error {
 func scoreLocked(i int) error {
 	return &RuleError{Kind: Refused, Code: "SCORE_LOCKED", Field: fmt.Sprintf("scores[%d].score", i),
 		Message: "the score is certified and locked: it can change only after the certification is revoked"}
+}
+
+// scoreRule is a database refusal of a submission as its RuleError, naming the first cell at fault
+// when the rule is about one (the database checks after the locks, so it can refuse what the
+// check before the write let through: a limit lowered, or another write of the judge, meanwhile).
+func scoreRule(err error, cells []ScoreInput) error {
+	rule := DatabaseRule(err)
+	if rule == nil {
+		return err
+	}
+	r, _ := asDBRefusal(err)
+	for i, c := range cells {
+		if c.ContestantID == r.Detail["contestant_id"] && (r.Detail["criterion_id"] == "" || c.CriterionID == r.Detail["criterion_id"]) {
+			rule.Field = fmt.Sprintf("scores[%d].score", i)
+			break
+		}
+	}
+	if rule.Code == "NOT_ASSIGNED" {
+		rule.Field = ""
+	}
+	return rule
 }

@@ -166,5 +166,5 @@ func (s *Store) UpdateTenant(ctx context.Context, a Actor, id string, p TenantPa
 		}
 		return audit(tx, id, a, "tenant.updated", "tenant", id, map[string]any{"before": before, "after": after})
 	})
-	return after, err
+	return after, withRule(err)
 }

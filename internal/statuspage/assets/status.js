@@ -328,7 +328,7 @@
       if (res.status === 401) return signedOut('Your session has ended or the token is not valid: sign in again.');
       if (res.status === 403) {
         endOwnSession(token); // of no use here: do not leave it open on the server
-        return signedOut('This account may not see the status page: sign in as an ADMIN or SUPER_ADMIN.');
+        return signedOut('This account may not see the status page, which shows the whole platform: sign in as the operator (SUPER_ADMIN).');
       }
       if (!res.ok) throw new Error(`${res.status} ${await errorMessage(res)}`);
       const snap = await res.json();
