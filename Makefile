@@ -37,10 +37,10 @@ bench-queries: deps
 		$(GO) test -run '^$$' -bench '^BenchmarkHotQueries$$' -benchtime $(BENCH_TIME) -timeout 60m ./internal/seed/; \
 	fi
 
-## bench: the API under load (docs/performance.md): runbook, read sweep, mixed and ceiling on a private
-## PostgreSQL of its own (var/bench-postgres, not make run's) seeded at medium, about 7 minutes; results in
+## bench: the API under load (docs/performance.md): runbook, read sweep, mixed and ceilings on a private
+## PostgreSQL of its own (var/bench-postgres, not make run's) seeded at medium, about 11 minutes; results in
 ## bin/bench. It installs wrk if missing (the read sweep's load generator; vegeta drives the rest).
-## BENCH_FLAGS adds flags, e.g. BENCH_FLAGS="--scenario overload", "--driver vegeta" or
+## BENCH_FLAGS adds flags, e.g. BENCH_FLAGS="--scenario overload", "--rounds 3", "--driver vegeta" or
 ## "--target http://host:3000 --pid N" (see eventmanager bench --help).
 BENCH_PG_DATA_DIR ?= var/bench-postgres
 bench: build

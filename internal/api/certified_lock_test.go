@@ -169,6 +169,13 @@ func TestCertifiedCategoryRefusesEveryMutatingRoute(t *testing.T) {
 		"DELETE /api/v1/admin/rate-limits/{id}":        "rate limits",
 		"PUT /api/v1/settings/{key}":                   "settings say how results are shown and published, not how they are computed",
 		"DELETE /api/v1/settings/{key}":                "settings say how results are shown and published, not how they are computed",
+		"PUT /api/v1/categories/{id}/device":           "a device report (last contact, rows queued) is not an input of results",
+		"POST /api/v1/judges/{id}/sign-in-links":       "a sign-in link opens a session, no competition data",
+		"DELETE /api/v1/sign-in-links/{id}":            "revokes a sign-in link",
+		"POST /api/v1/auth/link":                       "signs in: writes a session, no competition data",
+		"POST /api/v1/categories/{id}/audience-links":  "an audience link reads, it writes nothing",
+		"POST /api/v1/contests/{id}/audience-links":    "an audience link reads, it writes nothing",
+		"DELETE /api/v1/audience-links/{id}":           "revokes an audience link",
 	}
 
 	covered := 0

@@ -58,7 +58,7 @@ func TestDatabaseHealth(t *testing.T) {
 // The checker watches a database that does not exist while the API's own (for the token) works.
 func TestDatabaseHealthUnhealthyIs503(t *testing.T) {
 	t.Parallel()
-	settings, err := config.ParseDatabaseURL(dbtest.NewDatabase(t))
+	settings, err := config.ParseDatabaseURL(dbtest.ServiceURL(t, dbtest.NewDatabase(t)))
 	require.NoError(t, err)
 	nowhere, err := config.ParseDatabaseURL("postgres://nobody@127.0.0.1:1/nowhere?connect_timeout=1&pool_timeout=2")
 	require.NoError(t, err)

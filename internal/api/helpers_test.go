@@ -67,7 +67,7 @@ type env struct {
 type envOption func(*envBuild)
 
 type envBuild struct {
-	url      string // the database; "" makes a fresh migrated one
+	url      string // the database; "" makes a fresh migrated one, used as the service's role
 	params   string // appended to url
 	adjust   func(*config.Database)
 	settings *config.Database // instead of url and params
@@ -151,7 +151,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		settings = *b.settings
 	} else {
 		if b.url == "" {
-			b.url = dbtest.NewDatabase(t)
+			// Connected as the service's role: a missing grant fails the tests as it would fail
+			// the service.
+			b.url = dbtest.ServiceURL(t, dbtest.NewDatabase(t))
 		}
 		var err error
 		settings, err = config.ParseDatabaseURL(b.url + b.params)
@@ -333,9 +335,9 @@ var openAPI = sync.OnceValues(func() (routers.Router, error) {
 	return legacy.NewRouter(doc)
 })
 
-// The status page's files are text: checked as strings, as the document describes them.
+// Pages, images and event streams are checked as strings, as the document describes them.
 func init() {
-	for _, ct := range []string{"text/html", "text/css", "text/javascript", "image/svg+xml"} {
+	for _, ct := range []string{"text/html", "text/css", "text/javascript", "image/svg+xml", "image/png", "text/event-stream"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 	}
 }

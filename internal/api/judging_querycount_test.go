@@ -182,7 +182,7 @@ func (tn *scTenant) scBulkScores(c scCategory, judges []scJudge) {
 
 func TestJudgingQueryCounts(t *testing.T) {
 	t.Parallel()
-	counter, proxied := scStartWireCounter(t, dbtest.NewDatabase(t))
+	counter, proxied := scStartWireCounter(t, dbtest.ServiceURL(t, dbtest.NewDatabase(t)))
 	settings, err := config.ParseDatabaseURL(proxied)
 	require.NoError(t, err)
 	e := newEnv(t, withSettings(settings))

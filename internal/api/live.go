@@ -7,6 +7,7 @@ import (
 
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/live"
+	"github.com/eventmanager/eventmanager/internal/ratelimit"
 )
 
 // Live configures the live routes (streams, device reports, sign-in and audience links).
@@ -29,7 +30,9 @@ const defaultMaxStreams = 5000
 // liveState is the live routes' configuration and the count of open streams.
 type liveState struct {
 	Live
-	streams atomic.Int64
+	streams       atomic.Int64
+	publicLimiter *ratelimit.Memory // see public_limits.go
+	audience      audienceCache
 }
 
 func newLiveState(l Live) *liveState {
@@ -39,7 +42,7 @@ func newLiveState(l Live) *liveState {
 	if l.MaxStreams <= 0 {
 		l.MaxStreams = defaultMaxStreams
 	}
-	return &liveState{Live: l}
+	return &liveState{Live: l, publicLimiter: ratelimit.NewMemory(nil)}
 }
 
 var (

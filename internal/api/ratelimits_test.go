@@ -345,7 +345,7 @@ func newLimitedInstanceWith(t *testing.T, url string, limiter ratelimit.Limiter)
 // An admin change on one instance is enforced by another within a second (NOTIFY).
 func TestRateLimitChangeReachesOtherInstanceWithinASecond(t *testing.T) {
 	t.Parallel()
-	url := dbtest.NewDatabase(t)
+	url := dbtest.ServiceURL(t, dbtest.NewDatabase(t))
 	a, la := newLimitedInstance(t, url)
 	b, lb := newLimitedInstance(t, url)
 	<-la
@@ -443,7 +443,7 @@ func TestSetRateLimitTier(t *testing.T) {
 func TestTwoInstancesShareOneRedisLimitAndSurviveItsOutage(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
-	url := dbtest.NewDatabase(t)
+	url := dbtest.ServiceURL(t, dbtest.NewDatabase(t))
 	fallbacks := make([]*ratelimit.Fallback, 2)
 	envs := make([]*env, 2)
 	for i := range envs {

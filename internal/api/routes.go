@@ -120,6 +120,24 @@ func (s *Server) routeTable() []route {
 		{"PUT /api/v1/categories/{id}/device", signedIn, s.reportDevice},
 		{"GET /api/v1/categories/{id}/devices", boardReaders, s.listDevices},
 
+		// Judges' sign-in links. Exchanging one is public: the secret is the credential, limited
+		// per client address before any database work.
+		{"POST /api/v1/judges/{id}/sign-in-links", linkManagers, s.createSignInLink},
+		{"GET /api/v1/judges/{id}/sign-in-links", linkManagers, s.listSignInLinks},
+		{"DELETE /api/v1/sign-in-links/{id}", linkManagers, s.revokeSignInLink},
+		{"GET /api/v1/sign-in-links/{id}/qr.png", linkManagers, s.signInLinkQR},
+		{"POST /api/v1/auth/link", public, s.exchangeSignInLink},
+
+		// Audience links: a public, read-only view of a category or contest. The view is public:
+		// the secret in the query string (never logged) is the credential.
+		{"POST /api/v1/categories/{id}/audience-links", linkManagers, s.createAudienceLink},
+		{"GET /api/v1/categories/{id}/audience-links", linkManagers, s.listAudienceLinks},
+		{"POST /api/v1/contests/{id}/audience-links", linkManagers, s.createAudienceLink},
+		{"GET /api/v1/contests/{id}/audience-links", linkManagers, s.listAudienceLinks},
+		{"DELETE /api/v1/audience-links/{id}", linkManagers, s.revokeAudienceLink},
+		{"GET /api/v1/audience-links/{id}/qr.png", linkManagers, s.audienceLinkQR},
+		{"GET /api/v1/audience", public, s.audienceView},
+
 		{"GET /api/v1/categories/{id}/deductions", deductionReaders, s.listDeductions},
 		{"POST /api/v1/categories/{id}/deductions", deductionWriters, s.createDeduction},
 		{"DELETE /api/v1/deductions/{id}", deductionWriters, s.deleteDeduction},
@@ -150,7 +168,10 @@ func (s *Server) routeTable() []route {
 	}
 	if s.live.Hub != nil {
 		// Live updates of a category, as server-sent events; left out without a hub.
-		t = append(t, route{"GET /api/v1/categories/{id}/stream", streamReaders, s.categoryStream})
+		t = append(t,
+			route{"GET /api/v1/categories/{id}/stream", streamReaders, s.categoryStream},
+			route{"GET /api/v1/audience/stream", public, s.audienceStream},
+		)
 	}
 	if s.metrics != nil {
 		// Public like the health checks: it holds operation names and counts, no tenant data.

@@ -32,7 +32,7 @@ type observedEnv struct {
 // e.server.Handle before the first request are served.
 func newObservedEnv(t *testing.T, params string, tm config.QueryTimeouts) *observedEnv {
 	t.Helper()
-	url := dbtest.NewDatabase(t)
+	url := dbtest.ServiceURL(t, dbtest.NewDatabase(t))
 	app := fmt.Sprintf("emapi_%012x", rand.Uint64()&(1<<48-1))
 	e := newEnv(t, onDatabase(url), withParams(params), withTimeouts(tm), withAppName(app), withMetrics())
 	watch, err := pgxpool.New(context.Background(), url+"&application_name=watcher")

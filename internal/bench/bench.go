@@ -20,7 +20,7 @@ import (
 )
 
 // Scenarios are the names Options.Scenarios accepts, in the order they run.
-var Scenarios = []string{"runbook", "read", "mixed", "ceiling", "overload"}
+var Scenarios = []string{"runbook", "read", "mixed", "ceiling", "overload", "event-night"}
 
 // Endpoints are the names Options.Endpoints accepts (the read sweep's endpoints).
 var Endpoints = []string{EndpointEvents, EndpointEventsArchived, EndpointResults, EndpointScoresheet}
@@ -50,8 +50,13 @@ type Options struct {
 	Scale       string // seed scale: small, medium or large
 	Seed        uint64 // the bench tenant is the first tenant of this seed
 	Duration    time.Duration
-	WriteShare  float64 // share of score submissions in the mixed scenario (0 to 1)
-	Writers     int     // judges who submit scores in the mixed scenario
+	// Rounds is how many times the read and mixed sweeps run, one after the other, so that a
+	// neighbour's burst weighs on every mode alike; with more than one the table is followed by
+	// the medians over the rounds. 0 is one round.
+	Rounds     int
+	WriteShare float64 // share of score submissions in the mixed scenario (0 to 1)
+	Writers    int     // judges who submit scores in the mixed and event-night scenarios
+	Boards     int     // boards streaming in the event-night scenario
 	// ConnectionLimit, when above 0, is the connection_limit of the server started and of the
 	// ceiling's pool.
 	ConnectionLimit int
@@ -104,6 +109,12 @@ func (o Options) Validate() error {
 	if o.Duration <= 0 {
 		return errors.New("duration must be positive")
 	}
+	if o.Rounds < 0 {
+		return errors.New("rounds must be 1 or more")
+	}
+	if o.has("event-night") && (o.Boards < 1 || o.Writers < 1) {
+		return errors.New("the event-night scenario needs at least one judge (writers) and one board")
+	}
 	if o.Target != "" && o.has("overload") && o.PID == 0 {
 		return errors.New("the overload scenario against a target needs its pid (its RSS is part of the check)")
 	}
@@ -142,7 +153,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			fmt.Fprintf(o.Progress, "bench: seed %d/%d tenants (%d already there), %s\n", p.Done, p.Total, p.Skipped, p.Elapsed.Round(time.Second))
 		}
 	}
-	if _, err := seed.Run(ctx, o.Database.ConnString, seed.Options{Scale: sc, Seed: o.Seed, Workers: 2, Progress: progress}); err != nil {
+	// As the owner (DirectURL): the seed ends with ANALYZE, which only a table's owner may run.
+	if _, err := seed.Run(ctx, o.DirectURL, seed.Options{Scale: sc, Seed: o.Seed, Workers: 2, Progress: progress}); err != nil {
 		return Report{}, err
 	}
 
@@ -189,7 +201,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		driver = DriverWrk
 	}
 	rep := Report{Started: time.Now().UTC(), Machine: ThisMachine(), Settings: map[string]string{
-		"scale": sc.Name, "seed": strconv.FormatUint(o.Seed, 10), "step_duration": o.Duration.String(),
+		"scale": sc.Name, "seed": strconv.FormatUint(o.Seed, 10), "step_duration": o.Duration.String(), "rounds": strconv.Itoa(max(1, o.Rounds)),
 		"write_share": strconv.FormatFloat(o.WriteShare, 'f', -1, 64), "connection_limit": strconv.Itoa(int(settings.ConnectionLimit)),
 		"pool_timeout": settings.PoolTimeout.String(), "target": o.Target, "scenarios": strings.Join(o.Scenarios, ","),
 		"driver": driver, "ceiling": "the endpoint's store call alone (its SQL and tenant setting in one pgx batch) on a db.DB with the server's pool settings, no HTTP, no token check",
@@ -257,6 +269,16 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 	}
 
+	if o.has("event-night") {
+		en, err := runEventNight(ctx, o, startServer, serverURL, fixture, pool)
+		if err != nil {
+			return rep, err
+		}
+		if len(en.Problems()) > 0 {
+			failed = append(failed, "event-night")
+		}
+	}
+
 	FillRatios(rep.Rows)
 	fmt.Fprintf(o.Stdout, "\nload driver: %s\nevents per answer: %s\n\n", driverNote(wrk), perAnswer)
 	if err := WriteTable(o.Stdout, rep.Rows); err != nil {
@@ -271,13 +293,30 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			}
 		}
 	}
+	if o.Rounds > 1 {
+		var swept []Row
+		for _, r := range rep.Rows {
+			if r.Round > 0 {
+				swept = append(swept, r)
+			}
+		}
+		rep.Medians = Medians(swept)
+		fmt.Fprintf(o.Stdout, "\nmedians over %d rounds:\n\n", o.Rounds)
+		if err := WriteTable(o.Stdout, rep.Medians); err != nil {
+			return rep, err
+		}
+	}
 	if o.has("overload") {
 		fmt.Fprintln(o.Stdout, "\n"+OverloadVerdict(overload))
 	}
 	if err := WriteJSON(filepath.Join(o.Out, "bench-results.json"), rep); err != nil {
 		return rep, err
 	}
-	if err := writeChartFile(filepath.Join(o.Out, "bench-chart.svg"), rep.Rows); err != nil {
+	chartRows := rep.Rows
+	if len(rep.Medians) > 0 {
+		chartRows = rep.Medians
+	}
+	if err := writeChartFile(filepath.Join(o.Out, "bench-chart.svg"), chartRows); err != nil {
 		return rep, err
 	}
 	fmt.Fprintf(o.Stdout, "\nwrote %s and %s\n", filepath.Join(o.Out, "bench-results.json"), filepath.Join(o.Out, "bench-chart.svg"))
@@ -289,7 +328,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 
 // runSweeps runs the runbook, then each endpoint's sweep: at every concurrency the API step and,
 // right after it, the ceiling steps (the query alone, then with the token check), so that all
-// three see the same machine. wrk is wrk's binary when
+// three see the same machine; the sweeps are repeated o.Rounds times. wrk is wrk's binary when
 // it drives the read sweep's API steps.
 func runSweeps(ctx context.Context, o Options, wrk, base string, pid int, w map[string]Workload, add func([]Row, error) error) error {
 	if o.has("runbook") {
@@ -308,26 +347,37 @@ func runSweeps(ctx context.Context, o Options, wrk, base string, pid int, w map[
 	if o.has("mixed") {
 		sweeps = append(sweeps, sweep{"mixed", EndpointMixed})
 	}
-	for _, sw := range sweeps {
-		for _, c := range o.Concurrency {
-			step := Step{Scenario: sw.scenario, Workload: w[sw.endpoint], Concurrency: c, Duration: o.Duration, ServerPID: pid}
-			if sw.scenario == "mixed" || o.has("read") {
-				run := RunHTTP
-				if wrk != "" && CanWrk(step) {
-					run = func(ctx context.Context, base string, s Step) ([]Row, error) {
-						return RunWrk(ctx, wrk, base, s)
-					}
-				}
-				if err := add(run(ctx, base, step)); err != nil {
-					return err
+	rounds := max(1, o.Rounds)
+	for round := 1; round <= rounds; round++ {
+		tag := func(rows []Row, err error) ([]Row, error) {
+			if rounds > 1 {
+				for i := range rows {
+					rows[i].Round = round
 				}
 			}
-			if o.has("ceiling") {
-				if err := add(RunCeiling(ctx, step)); err != nil {
-					return err
+			return rows, err
+		}
+		for _, sw := range sweeps {
+			for _, c := range o.Concurrency {
+				step := Step{Scenario: sw.scenario, Workload: w[sw.endpoint], Concurrency: c, Duration: o.Duration, ServerPID: pid}
+				if sw.scenario == "mixed" || o.has("read") {
+					run := RunHTTP
+					if wrk != "" && CanWrk(step) {
+						run = func(ctx context.Context, base string, s Step) ([]Row, error) {
+							return RunWrk(ctx, wrk, base, s)
+						}
+					}
+					if err := add(tag(run(ctx, base, step))); err != nil {
+						return err
+					}
 				}
-				if err := add(RunCeilingToken(ctx, step)); err != nil {
-					return err
+				if o.has("ceiling") {
+					if err := add(tag(RunCeiling(ctx, step))); err != nil {
+						return err
+					}
+					if err := add(tag(RunCeilingToken(ctx, step))); err != nil {
+						return err
+					}
 				}
 			}
 		}

@@ -43,33 +43,48 @@ func TestRunMeasuresAndReports(t *testing.T) {
 		Database: settings, DatabaseURL: url, DirectURL: url, Timeouts: testTimeouts,
 		Target: srv.URL, PID: os.Getpid(),
 		Scenarios: []string{"read", "ceiling"}, Endpoints: []string{bench.EndpointEvents}, Concurrency: []int{2},
-		Scale: "small", Seed: 1, Duration: time.Second, Driver: bench.DriverVegeta, Out: out,
+		Scale: "small", Seed: 1, Duration: time.Second, Rounds: 2, Driver: bench.DriverVegeta, Out: out,
 		Logger: quiet, Progress: io.Discard, Stdout: &table,
 	})
 	require.NoError(t, err)
-	modes := map[string]bench.Row{}
-	for _, r := range rep.Rows {
+	require.Len(t, rep.Rows, 6, "three modes, two rounds")
+	for k, r := range rep.Rows {
 		require.Equal(t, "read", r.Scenario)
 		require.Equal(t, bench.EndpointEvents, r.Endpoint)
+		require.Equal(t, k/3+1, r.Round, "the rounds run one after the other")
 		require.Zero(t, r.Failed, "%s: %v", r.Mode, r.Errors)
 		require.Positive(t, r.RPS, r.Mode)
-		modes[r.Mode] = r
+		if r.Mode == bench.ModeCeiling {
+			require.Zero(t, r.CeilingRatio)
+		} else {
+			require.Positive(t, r.CeilingRatio, "%s is paired with its round's ceiling", r.Mode)
+		}
+	}
+	requests := map[string]uint64{}
+	for _, r := range rep.Rows {
+		requests[r.Mode] += r.Requests
+	}
+	modes := map[string]bench.Row{}
+	for _, m := range rep.Medians {
+		modes[m.Mode] = m
+		require.Zero(t, m.Round)
+		require.Equal(t, requests[m.Mode], m.Requests, "requests summed over the rounds")
 	}
 	require.Len(t, modes, 3)
 	for _, m := range []string{bench.ModeAPI, bench.ModeCeiling, bench.ModeCeilingToken} {
 		require.Contains(t, modes, m)
 	}
-	require.Positive(t, modes[bench.ModeAPI].CeilingRatio, "the API row is paired with its ceiling")
-	require.Positive(t, modes[bench.ModeCeilingToken].CeilingRatio, "so is the token-check row")
-	require.Zero(t, modes[bench.ModeCeiling].CeilingRatio)
+	require.Positive(t, modes[bench.ModeAPI].CeilingRatio)
+	require.Positive(t, modes[bench.ModeCeilingToken].CeilingRatio)
 	require.Contains(t, table.String(), "events per answer: events: ")
-	require.Contains(t, table.String(), "API/ceiling")
+	require.Contains(t, table.String(), "medians over 2 rounds")
 	for _, name := range []string{"bench-results.json", "bench-chart.svg", "bench-server.log"} {
 		require.FileExists(t, filepath.Join(out, name))
 	}
 	saved, err := bench.ReadJSON(filepath.Join(out, "bench-results.json"))
 	require.NoError(t, err)
 	require.Len(t, saved.Rows, len(rep.Rows))
+	require.Len(t, saved.Medians, 3)
 }
 
 // Validate refuses what Run could not do, naming it.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,10 +28,13 @@ type Row struct {
 	Endpoint string `json:"endpoint"` // events, events-archived, results, scoresheet, mixed-read, mixed-write
 	Mode     string `json:"mode"`     // api, ceiling or ceiling+token
 	// Driver is the load generator of an API row: vegeta or wrk (DriverVegeta, DriverWrk).
-	Driver      string  `json:"driver,omitempty"`
-	Concurrency int     `json:"concurrency"`
-	Seconds     float64 `json:"seconds"`
-	Requests    uint64  `json:"requests"`
+	Driver      string `json:"driver,omitempty"`
+	Concurrency int    `json:"concurrency"`
+	// Round is the row's round (1, 2, ...) when the sweeps ran several times, alternating; 0 for
+	// a single round, and in the medians.
+	Round    int     `json:"round,omitempty"`
+	Seconds  float64 `json:"seconds"`
+	Requests uint64  `json:"requests"`
 	// RPS counts successful (2xx) answers per second in the step's steady window: failures,
 	// however fast, are not throughput.
 	RPS    float64 `json:"rps"`
@@ -70,6 +74,8 @@ type Report struct {
 	Machine  Machine           `json:"machine"`
 	Settings map[string]string `json:"settings"`
 	Rows     []Row             `json:"rows"`
+	// Medians are the read and mixed rows' medians over the rounds (Options.Rounds > 1).
+	Medians []Row `json:"medians,omitempty"`
 }
 
 // ThisMachine reads what the report says about the machine.
@@ -112,10 +118,10 @@ func rowFrom(t *tally, wall time.Duration) Row {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // FillRatios sets CeilingRatio of each API and ceiling+token row that has a ceiling row of the
-// same scenario, endpoint and concurrency.
+// same scenario, endpoint, concurrency and round.
 func FillRatios(rows []Row) {
 	ceiling := map[string]float64{}
-	key := func(r Row) string { return fmt.Sprintf("%s/%s/%d", r.Scenario, r.Endpoint, r.Concurrency) }
+	key := func(r Row) string { return fmt.Sprintf("%s/%s/%d/%d", r.Scenario, r.Endpoint, r.Concurrency, r.Round) }
 	for _, r := range rows {
 		if r.Mode == ModeCeiling {
 			ceiling[key(r)] = r.RPS
@@ -128,10 +134,78 @@ func FillRatios(rows []Row) {
 	}
 }
 
+// Medians sums up rows measured over several rounds: one row per scenario, endpoint, mode, driver
+// and concurrency, in the order they first appear, with the median of each figure over the rounds
+// (the ratio is the median of each round's ratio, not a ratio of medians) and the requests and
+// failures summed.
+func Medians(rows []Row) []Row {
+	type group struct {
+		first Row
+		rows  []Row
+	}
+	var order []string
+	groups := map[string]*group{}
+	for _, r := range rows {
+		k := fmt.Sprintf("%s/%s/%s/%s/%d", r.Scenario, r.Endpoint, r.Mode, r.Driver, r.Concurrency)
+		g := groups[k]
+		if g == nil {
+			g = &group{first: r}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.rows = append(g.rows, r)
+	}
+	out := make([]Row, 0, len(order))
+	for _, k := range order {
+		g := groups[k]
+		m := Row{Scenario: g.first.Scenario, Endpoint: g.first.Endpoint, Mode: g.first.Mode, Driver: g.first.Driver,
+			Concurrency: g.first.Concurrency, Errors: map[string]int{}}
+		pick := func(f func(Row) float64) float64 {
+			v := make([]float64, len(g.rows))
+			for i, r := range g.rows {
+				v[i] = f(r)
+			}
+			return median(v)
+		}
+		m.Seconds = pick(func(r Row) float64 { return r.Seconds })
+		m.RPS = pick(func(r Row) float64 { return r.RPS })
+		m.P50MS = pick(func(r Row) float64 { return r.P50MS })
+		m.P95MS = pick(func(r Row) float64 { return r.P95MS })
+		m.P99MS = pick(func(r Row) float64 { return r.P99MS })
+		m.MaxMS = pick(func(r Row) float64 { return r.MaxMS })
+		m.CeilingRatio = pick(func(r Row) float64 { return r.CeilingRatio })
+		m.ServerCPUCores = pick(func(r Row) float64 { return r.ServerCPUCores })
+		m.BenchCPUCores = pick(func(r Row) float64 { return r.BenchCPUCores })
+		m.ServerPeakRSSMB = pick(func(r Row) float64 { return r.ServerPeakRSSMB })
+		for _, r := range g.rows {
+			m.Requests += r.Requests
+			m.Failed += r.Failed
+			for kind, n := range r.Errors {
+				m.Errors[kind] += n
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// median of v (the mean of the middle two for an even count); v is reordered.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
 // WriteTable prints the rows as an aligned table.
 func WriteTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tendpoint\tmode\tdriver\tconc\trequests\treq/s\tP50 ms\tP95 ms\tP99 ms\tmax ms\tAPI/ceiling\tserver CPU\tpeak RSS MB\tbench CPU\terrors\t")
+	fmt.Fprintln(tw, "scenario\tendpoint\tmode\tdriver\tconc\tround\trequests\treq/s\tP50 ms\tP95 ms\tP99 ms\tmax ms\tAPI/ceiling\tserver CPU\tpeak RSS MB\tbench CPU\terrors\t")
 	for _, r := range rows {
 		ratio, cpu, rss := "", "", ""
 		if r.CeilingRatio > 0 {
@@ -147,8 +221,12 @@ func WriteTable(w io.Writer, rows []Row) error {
 		if driver == "" {
 			driver = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%s\t%s\t%s\t%.2f\t%s\t\n",
-			r.Scenario, r.Endpoint, r.Mode, driver, r.Concurrency, r.Requests, r.RPS, r.P50MS, r.P95MS, r.P99MS, r.MaxMS,
+		round := "-"
+		if r.Round > 0 {
+			round = strconv.Itoa(r.Round)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%s\t%s\t%s\t%.2f\t%s\t\n",
+			r.Scenario, r.Endpoint, r.Mode, driver, r.Concurrency, round, r.Requests, r.RPS, r.P50MS, r.P95MS, r.P99MS, r.MaxMS,
 			ratio, cpu, rss, r.BenchCPUCores, ErrorSummary(r.Errors))
 	}
 	return tw.Flush()

@@ -82,3 +82,31 @@ func TestReadUsage(t *testing.T) {
 	require.Positive(t, u.PeakRSS)
 	require.Positive(t, u.CPU)
 }
+
+// Medians groups the rounds' rows by scenario, endpoint, mode, driver and concurrency, in their
+// first order, with the median of each figure (the mean of the middle two for an even count).
+func TestMedians(t *testing.T) {
+	t.Parallel()
+	row := func(mode string, round int, rps, ratio float64) bench.Row {
+		return bench.Row{Scenario: "read", Endpoint: "events", Mode: mode, Concurrency: 50, Round: round, Requests: 10,
+			RPS: rps, P99MS: rps / 100, CeilingRatio: ratio, Errors: map[string]int{}}
+	}
+	rows := []bench.Row{
+		row(bench.ModeAPI, 1, 300, 0.3), row(bench.ModeCeiling, 1, 1000, 0),
+		row(bench.ModeAPI, 2, 500, 0.5), row(bench.ModeCeiling, 2, 1000, 0),
+		row(bench.ModeAPI, 3, 100, 0.2), row(bench.ModeCeiling, 3, 500, 0),
+	}
+	rows[5].Failed, rows[5].Errors = 2, map[string]int{"503 DB_POOL_TIMEOUT": 2}
+	m := bench.Medians(rows)
+	require.Len(t, m, 2)
+	require.Equal(t, bench.ModeAPI, m[0].Mode)
+	require.Equal(t, 300.0, m[0].RPS)
+	require.Equal(t, 3.0, m[0].P99MS)
+	require.Equal(t, 0.3, m[0].CeilingRatio, "the median of the rounds' ratios")
+	require.EqualValues(t, 30, m[0].Requests)
+	require.Equal(t, bench.ModeCeiling, m[1].Mode)
+	require.Equal(t, 1000.0, m[1].RPS)
+	require.EqualValues(t, 2, m[1].Failed)
+	require.Equal(t, map[string]int{"503 DB_POOL_TIMEOUT": 2}, m[1].Errors)
+	require.Equal(t, 750.0, bench.Medians(rows[3:])[0].RPS, "even count: mean of the middle two")
+}

@@ -32,6 +32,12 @@ Scenarios (--scenario, comma-separated; default runbook,read,mixed,ceiling):
   overload  events list at concurrency 50 and 1000 on a server with connection_limit=10; checks
             that every answer is 2xx or 503 DB_POOL_TIMEOUT, none slower than pool_timeout + 1 s,
             peak RSS under 200 MB, and throughput at 1000 at least 80 % of that at 50
+  event-night
+            --writers judges save scoresheet rows (PUT scores with an Idempotency-Key) while
+            --boards boards stream their categories (server-sent events) for --duration; reports
+            writes/s, stream latency (write acknowledged to event on every board) P50/P99 and
+            errors, and checks P99 under 1 s, server peak RSS under 200 MB and one database
+            listener (bench-event-night.json)
 
 Load drivers (--driver): vegeta, a Go library in this process, sends every scenario's requests;
 with wrk (a C load generator, when on PATH or with --driver wrk) the read sweep's API steps are
@@ -58,10 +64,12 @@ func benchCommand(ctx context.Context, args []string, env Env) int {
 	fs.StringVar(&o.Scale, "scale", "medium", "seed scale of the data: small, medium or large")
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the generator (the bench tenant is the first tenant of this seed)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each closed-loop step")
+	fs.IntVar(&o.Rounds, "rounds", 1, "times the read and mixed sweeps run, one after the other; with more than one, the medians follow the table")
 	concurrency := fs.String("concurrency", "10,50,200,1000", "concurrencies of the read and mixed sweeps")
 	endpoints := fs.String("endpoints", strings.Join(bench.Endpoints, ","), "endpoints of the read sweep: "+strings.Join(bench.Endpoints, ", "))
 	fs.Float64Var(&o.WriteShare, "write-share", 0.2, "share of score submissions in the mixed scenario (0 to 1)")
-	fs.IntVar(&o.Writers, "writers", 20, "judges who submit scores in the mixed scenario")
+	fs.IntVar(&o.Writers, "writers", 20, "judges who submit scores in the mixed and event-night scenarios")
+	fs.IntVar(&o.Boards, "boards", 100, "boards streaming live updates in the event-night scenario")
 	fs.StringVar(&o.Out, "out", ".", "folder of bench-results.json, bench-chart.svg and bench-server.log")
 	fs.IntVar(&o.ConnectionLimit, "connection-limit", 0, "connection_limit of the server started and of the ceiling's pool (0: as DATABASE_URL says)")
 	dataDir := fs.String("data-dir", cfg.PGDataDir, "data folder of the private PostgreSQL (PG_DATA_DIR)")
@@ -97,7 +105,8 @@ func benchCommand(ctx context.Context, args []string, env Env) int {
 		return exitFailed
 	}
 	defer database.close(ctx)
-	o.Database, o.DirectURL, o.DatabaseURL = database.pooled, database.direct, database.pooled.ConnString
+	// Migrations and the seed (which ends with ANALYZE) run as the schema's owner.
+	o.Database, o.DirectURL, o.DatabaseURL = database.pooled, database.migration, database.pooled.ConnString
 	if cfg.DatabaseSet {
 		o.DatabaseURL = env.Getenv("DATABASE_URL")
 	}

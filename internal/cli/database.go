@@ -11,14 +11,17 @@ import (
 )
 
 // privateDatabase is the database name used on the private PostgreSQL, owned by role
-// localpg.ServiceRole, which the pool and the migrations connect as.
+// localpg.OwnerRole, which the migrations connect as; the pool connects as localpg.ServiceRole.
 const privateDatabase = "eventmanager"
 
 // database is where the service's data lives: DATABASE_URL, or the private PostgreSQL.
 type database struct {
-	pooled config.Database // what the pool uses
-	direct string          // what migrations use: DIRECT_DATABASE_URL, or the pooled URL
-	local  *localpg.Server // nil unless running a private PostgreSQL
+	pooled config.Database // what the pool uses: the service's role
+	direct string          // what must bypass PgBouncer (LISTEN): DIRECT_DATABASE_URL, or the pooled URL
+	// migration is what migrations and bulk loads use, as the schema's owner:
+	// MIGRATION_DATABASE_URL, else DIRECT_DATABASE_URL, else the pooled URL.
+	migration string
+	local     *localpg.Server // nil unless running a private PostgreSQL
 }
 
 // openDatabase resolves the database, starting the private PostgreSQL when DATABASE_URL is unset.
@@ -38,14 +41,15 @@ func openDatabase(ctx context.Context, cfg config.Config, dataDir string, log *s
 			return nil, err
 		}
 		d.local = srv
-		// The service connects as an ordinary role that owns its database, never as the superuser:
-		// row-level security does not bind superusers (nor BYPASSRLS roles), and the tables FORCE it
-		// on their owner. A database made before the role existed is handed over to it.
-		if err := srv.EnsureRole(ctx, localpg.ServiceRole); err != nil {
+		// Neither role is the superuser. The owner role owns the database and runs the migrations;
+		// the service connects as a role that owns nothing and has only the migrations' grants, so
+		// that row-level security binds it and it cannot undo it. A database made before the roles
+		// existed (owned by the service's role) is handed over to the owner with its objects.
+		if err := srv.EnsureServiceRoles(ctx); err != nil {
 			d.close(ctx)
 			return nil, err
 		}
-		if err := srv.EnsureDatabaseOwnedBy(ctx, privateDatabase, localpg.ServiceRole); err != nil {
+		if err := srv.EnsureDatabaseOwnedBy(ctx, privateDatabase, localpg.OwnerRole); err != nil {
 			d.close(ctx)
 			return nil, err
 		}
@@ -55,13 +59,25 @@ func openDatabase(ctx context.Context, cfg config.Config, dataDir string, log *s
 			return nil, fmt.Errorf("private PostgreSQL URL: %w", err)
 		}
 		d.pooled = pooled
+		d.migration = srv.URLAs(privateDatabase, localpg.OwnerRole)
 		log.Info("using private PostgreSQL", "data_dir", srv.DataDir(), "url", pooled.Redacted)
 	}
+	d.setDirect(cfg)
+	return d, nil
+}
+
+// setDirect fills in direct and (unless set) migration from the configuration.
+func (d *database) setDirect(cfg config.Config) {
 	d.direct = d.pooled.ConnString
 	if cfg.DirectSet {
 		d.direct = cfg.Direct.ConnString
 	}
-	return d, nil
+	switch {
+	case cfg.MigrationSet:
+		d.migration = cfg.Migration.ConnString
+	case d.migration == "":
+		d.migration = d.direct
+	}
 }
 
 // attachDatabase connects to the private PostgreSQL that another process runs in dataDir, as the
@@ -75,11 +91,13 @@ func attachDatabase(cfg config.Config, dataDir string, log *slog.Logger, inUse e
 	if err != nil {
 		return nil, fmt.Errorf("private PostgreSQL URL: %w", err)
 	}
-	log.Info("using the private PostgreSQL of the running server", "data_dir", dataDir, "url", pooled.Redacted)
-	d := &database{pooled: pooled, direct: pooled.ConnString}
-	if cfg.DirectSet {
-		d.direct = cfg.Direct.ConnString
+	owner, err := localpg.RunningURL(dataDir, privateDatabase, localpg.OwnerRole)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", inUse, err)
 	}
+	log.Info("using the private PostgreSQL of the running server", "data_dir", dataDir, "url", pooled.Redacted)
+	d := &database{pooled: pooled, migration: owner}
+	d.setDirect(cfg)
 	return d, nil
 }
 

@@ -23,8 +23,9 @@ An index build that fails (lock timeout, cancel, crash) leaves an INVALID index 
 use and that CREATE INDEX ... IF NOT EXISTS then skips: "up" and "status" name such indexes, and
 "repair" rebuilds them without blocking writes.
 
-Migrations run on DIRECT_DATABASE_URL when set (never through PgBouncer), else DATABASE_URL, else the
-private PostgreSQL. A PostgreSQL advisory lock makes concurrent runs apply each migration once.
+Migrations run as the schema's owner: on MIGRATION_DATABASE_URL when set, else DIRECT_DATABASE_URL
+(never through PgBouncer), else DATABASE_URL, else as the owner role of the private PostgreSQL. A
+PostgreSQL advisory lock makes concurrent runs apply each migration once.
 `
 
 func migrate(ctx context.Context, args []string, env Env) int {
@@ -61,7 +62,7 @@ func migrate(ctx context.Context, args []string, env Env) int {
 		return exitFailed
 	}
 	defer database.close(ctx)
-	if err := runMigrate(ctx, command, database.direct, *lockTimeout, env); err != nil {
+	if err := runMigrate(ctx, command, database.migration, *lockTimeout, env); err != nil {
 		printErr(env, "eventmanager migrate "+command+": ", err)
 		return exitFailed
 	}

@@ -89,7 +89,8 @@ func seedCommand(ctx context.Context, args []string, env Env) int {
 			fmt.Fprintf(env.Stderr, "seed: %d/%d tenants (%d skipped), %d rows, %s\n", p.Done, p.Total, p.Skipped, p.Rows, p.Elapsed.Round(time.Millisecond))
 		}
 	}
-	res, err := seed.Run(ctx, database.pooled.ConnString, seed.Options{Scale: sc, Seed: *seedN, Workers: *workers, Progress: progress})
+	// As the schema's owner: the load ends with ANALYZE, which only an owner may run.
+	res, err := seed.Run(ctx, database.migration, seed.Options{Scale: sc, Seed: *seedN, Workers: *workers, Progress: progress})
 	if terminal {
 		fmt.Fprintln(env.Stderr)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/api"
@@ -28,6 +29,10 @@ Starts the HTTP API on PORT (default 3000). Without DATABASE_URL it runs a priva
 PG_DATA_DIR. It waits up to DB_STARTUP_WAIT for the database, applies pending migrations (unless
 --no-migrate) and stops gracefully on SIGINT or SIGTERM.
 
+It refuses to start (exit code 2) when DATABASE_URL's role is a superuser, has BYPASSRLS, or owns
+the tables or the schema: row-level security would not bind it, or it could turn it off. Migrations
+run as the owner (MIGRATION_DATABASE_URL); see docs/operations.md.
+
 Flags:
 `
 
@@ -39,13 +44,20 @@ func serve(ctx context.Context, args []string, env Env) int {
 		return exitUsage
 	}
 	noMigrate := fs.Bool("no-migrate", false, "do not apply pending migrations on start")
+	allowBypass := fs.Bool("allow-rls-bypass", false, "start even when the database role escapes row-level security or owns the tables (logged as an error at every start)")
 	demo := fs.Bool("demo", false, "create the demo tenant on first start and print a ready-to-paste curl command")
 	dataDir := fs.String("data-dir", cfg.PGDataDir, "data folder of the private PostgreSQL (PG_DATA_DIR)")
 	if done, code := parseFlags(fs, args, env); done {
 		return code
 	}
 	log := newLogger(cfg, env.Stderr)
-	if err := runServe(ctx, cfg, serveOptions{noMigrate: *noMigrate, demo: *demo, dataDir: *dataDir}, log, env); err != nil {
+	err := runServe(ctx, cfg, serveOptions{noMigrate: *noMigrate, demo: *demo, dataDir: *dataDir, allowRLSBypass: *allowBypass}, log, env)
+	var refused *unsafeRoleError
+	if errors.As(err, &refused) {
+		printErr(env, "eventmanager serve: ", err)
+		return exitUsage
+	}
+	if err != nil {
 		log.Error("serve failed", "error", config.RedactURL(err.Error()))
 		printErr(env, "eventmanager serve: ", err)
 		return exitFailed
@@ -54,9 +66,42 @@ func serve(ctx context.Context, args []string, env Env) int {
 }
 
 type serveOptions struct {
-	noMigrate bool
-	demo      bool
-	dataDir   string
+	noMigrate      bool
+	demo           bool
+	dataDir        string
+	allowRLSBypass bool
+}
+
+// unsafeRoleError refuses a database role that row-level security does not bind, or that could
+// undo it.
+type unsafeRoleError struct{ problems []string }
+
+func (e *unsafeRoleError) Error() string {
+	return "refusing to start: " + strings.Join(e.problems, "; ") +
+		": connect DATABASE_URL as the service's role and run migrations as the owner with MIGRATION_DATABASE_URL (docs/operations.md), or pass --allow-rls-bypass"
+}
+
+// checkRole refuses a role unfit to run the service, unless allowed; allowed, it says so at ERROR
+// on every start, so that it is never forgotten. Tables the role may not read get a warning: a
+// migration ran as another role than the owner whose default privileges grant the service.
+func checkRole(ctx context.Context, pool *db.DB, allow bool, log *slog.Logger) error {
+	c, err := pool.CheckRole(ctx)
+	if err != nil {
+		return fmt.Errorf("check the database role: %w", err)
+	}
+	if len(c.Ungranted) > 0 {
+		log.Warn("the database role may not read some tables: run migrations as the owner role", "role", c.Role, "tables", c.Ungranted)
+	}
+	problems := c.Problems()
+	if len(problems) == 0 {
+		return nil
+	}
+	if !allow {
+		return &unsafeRoleError{problems: problems}
+	}
+	log.Error("UNSAFE: started with --allow-rls-bypass: row-level security does not protect tenants from each other, and the audit log is not append-only",
+		"role", c.Role, "problems", strings.Join(problems, "; "))
+	return nil
 }
 
 func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *slog.Logger, env Env) error {
@@ -85,14 +130,14 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	if err := pool.WaitReady(ctx, cfg.DBStartupWait); err != nil {
 		return err
 	}
-	// Tenant isolation is enforced twice only when the role is bound by row-level security.
-	if role, bypassed, err := pool.RLSBypassed(ctx); err == nil && bypassed {
-		log.Warn("row-level security is bypassed: connect as a non-superuser role", "role", role)
-	}
 	if !opts.noMigrate {
-		if err := db.MigrateUp(ctx, database.direct, log); err != nil {
+		if err := db.MigrateUp(ctx, database.migration, log); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
+	}
+	// Tenant isolation is enforced twice only when the role is bound by row-level security.
+	if err := checkRole(ctx, pool, opts.allowRLSBypass, log); err != nil {
+		return err
 	}
 	st := store.New(pool)
 	go purgeExpired(ctx, st, log)
@@ -117,17 +162,42 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	defer closeLimits()
 	hub := live.NewHub(0, log)
 	hub.Listen(listener)
+	hub.Register(registry)
 	go listener.Run(ctx)
 	// Open streams end with the service, so that the graceful shutdown is not held up by them.
 	go func() { <-ctx.Done(); hub.Close() }()
-	srv := api.New(api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metrics.Handler(registry), Health: checker,
+	metricsHandler := metrics.Handler(registry)
+	deps := api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metricsHandler, Health: checker,
 		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits,
-		Live: api.Live{Hub: hub, SignInLinkTTL: cfg.SignInLinkTTL, PublicURL: cfg.PublicURL}})
+		Live: api.Live{Hub: hub, SignInLinkTTL: cfg.SignInLinkTTL, PublicURL: cfg.PublicURL}}
+	if cfg.MetricsAddr != "" {
+		deps.Metrics = nil // on its own address only
+	}
+	srv := api.New(deps)
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
 		return err
 	}
-	return ServeHTTP(ctx, ln, srv.Handler(), cfg.ShutdownTimeout, log)
+	if cfg.MetricsAddr == "" {
+		return ServeHTTP(ctx, ln, srv.Handler(), cfg.ShutdownTimeout, log)
+	}
+	mln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metricsHandler)
+	// The metrics listener stops with the main one, whichever way that ends.
+	mctx, stopMetrics := context.WithCancel(ctx)
+	metricsDone := make(chan error, 1)
+	go func() { metricsDone <- ServeHTTP(mctx, mln, mux, cfg.ShutdownTimeout, log.With("listener", "metrics")) }()
+	err = ServeHTTP(ctx, ln, srv.Handler(), cfg.ShutdownTimeout, log)
+	stopMetrics()
+	if merr := <-metricsDone; err == nil {
+		err = merr
+	}
+	return err
 }
 
 // ServeHTTP serves h on ln until ctx ends, then shuts down gracefully: it stops accepting, lets
@@ -165,7 +235,8 @@ func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, shutdownTim
 	return nil
 }
 
-// purgeInterval is how often expired sessions and idempotency keys past their retention are
+// purgeInterval is how often expired sessions, sign-in links a day past their expiry and
+// idempotency keys past their retention are
 // deleted. Expired tokens are already refused (the token check compares expires_at); the purge only
 // keeps the tables small. Every instance runs it: the DELETEs are idempotent and bounded.
 const purgeInterval = 10 * time.Minute
@@ -182,6 +253,11 @@ func purgeExpired(ctx context.Context, st *store.Store, log *slog.Logger) {
 				log.Warn("purging expired sessions failed", "error", err.Error())
 			} else if n > 0 {
 				log.Info("purged expired sessions", "count", n)
+			}
+			if n, err := st.DeleteExpiredSignInLinks(ctx); err != nil {
+				log.Warn("purging expired sign-in links failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("purged expired sign-in links", "count", n)
 			}
 			if n, err := st.PurgeIdempotencyKeys(ctx, store.IdempotencyKeyRetention); err != nil {
 				log.Warn("purging old idempotency keys failed", "error", err.Error())

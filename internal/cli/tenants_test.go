@@ -3,23 +3,17 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
-	"github.com/eventmanager/eventmanager/internal/cli"
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
-	"github.com/eventmanager/eventmanager/internal/localpg"
 	"github.com/eventmanager/eventmanager/internal/store"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
@@ -116,57 +110,6 @@ func TestTenantsCreateNeedsMigratedSchema(t *testing.T) {
 	require.Contains(t, stderr, "migrate up")
 }
 
-// Without DATABASE_URL the commands use the private PostgreSQL as role "eventmanager", which owns
-// database "eventmanager" and everything in it; a database left by an earlier version, owned by the
-// superuser, is handed over to the role.
-func TestPrivateDatabaseUsesServiceRole(t *testing.T) {
-	t.Parallel()
-	if dbtest.Server(t) == nil {
-		t.Skip("needs the PostgreSQL binaries of the throwaway cluster")
-	}
-	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "eventmanager-private-")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o755))
-	dataDir := filepath.Join(dir, "pg")
-
-	// An earlier version: the database and its schema belong to the superuser.
-	pg, err := localpg.Start(ctx, localpg.Options{DataDir: dataDir, ServerSettings: map[string]string{"fsync": "off"}})
-	require.NoError(t, err)
-	require.NoError(t, pg.EnsureDatabase(ctx, "eventmanager"))
-	require.NoError(t, db.MigrateUp(ctx, pg.URL("eventmanager"), nil))
-	require.NoError(t, pg.Stop(ctx))
-
-	vars := map[string]string{"PG_DATA_DIR": dataDir}
-	code, _, stderr := run(t, vars, "migrate", "up")
-	require.Equal(t, 0, code, stderr)
-	code, stdout, stderr := run(t, vars, "tenants", "create", "--slug", "acme", "--name", "Acme", "--admin-email", "a@acme.test")
-	require.Equal(t, 0, code, stderr)
-	require.Regexp(t, oneTimePassword, stdout)
-
-	pg, err = localpg.Start(ctx, localpg.Options{DataDir: dataDir, ServerSettings: map[string]string{"fsync": "off"}})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = pg.Stop(context.Background()) })
-	admin, err := pgx.Connect(ctx, pg.URL("eventmanager"))
-	require.NoError(t, err)
-	defer admin.Close(ctx)
-	var super, bypass bool
-	require.NoError(t, admin.QueryRow(ctx, `SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'eventmanager'`).Scan(&super, &bypass))
-	require.False(t, super)
-	require.False(t, bypass)
-	var dbOwner string
-	var foreign int
-	require.NoError(t, admin.QueryRow(ctx, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'eventmanager'`).Scan(&dbOwner))
-	require.Equal(t, "eventmanager", dbOwner)
-	require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> 'eventmanager'`).Scan(&foreign))
-	require.Zero(t, foreign)
-	// The tenant was written through row-level security, by the role.
-	var n int
-	require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE t.slug = 'acme'`).Scan(&n))
-	require.Equal(t, 1, n)
-}
-
 // syncBuffer is a bytes.Buffer safe to read while the command writes to it.
 type syncBuffer struct {
 	mu  sync.Mutex
@@ -183,32 +126,4 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// serveLog starts serve on dbURL, waits until it listens, stops it and returns its log.
-func serveLog(t *testing.T, dbURL string) string {
-	t.Helper()
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var stdout, stderr syncBuffer
-	vars := map[string]string{"DATABASE_URL": dbURL, "PORT": strconv.Itoa(freePort(t)), "LOG_FORMAT": "text"}
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Main(ctx, []string{"serve"}, cli.Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return vars[k] }})
-	}()
-	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "listening") }, 30*time.Second, 20*time.Millisecond, stderr.String())
-	stop()
-	require.Equal(t, 0, <-done, stderr.String())
-	return stderr.String()
-}
-
-// serve warns when its role escapes row-level security, and only then.
-func TestServeWarnsWhenRowLevelSecurityIsBypassed(t *testing.T) {
-	t.Parallel()
-	url := dbtest.NewDatabase(t)
-	const warning = "row-level security is bypassed"
-	require.NotContains(t, serveLog(t, url), warning)
-	log := serveLog(t, dbtest.AdminURL(t, url))
-	require.Contains(t, log, warning)
-	require.Contains(t, log, "level=WARN")
 }

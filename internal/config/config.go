@@ -48,8 +48,13 @@ type Config struct {
 	DatabaseSet bool
 	// Direct is DIRECT_DATABASE_URL parsed (migrations and advisory locks bypassing PgBouncer);
 	// DirectSet is false when unset, and then Database is used.
-	Direct          Database
-	DirectSet       bool
+	Direct    Database
+	DirectSet bool
+	// Migration is MIGRATION_DATABASE_URL parsed: the connection of the role that owns the schema,
+	// for migrations (the service's own role may not create or alter tables). MigrationSet is false
+	// when unset, and then Direct (else Database) is used.
+	Migration       Database
+	MigrationSet    bool
 	DBStartupWait   time.Duration // DB_STARTUP_WAIT, default 30s
 	PGDataDir       string        // PG_DATA_DIR, default ./var/postgres (private PostgreSQL)
 	LogFormat       string        // LOG_FORMAT: auto (default), json, text
@@ -62,6 +67,9 @@ type Config struct {
 	// counters live so that instances share them; "" counts in each process. It may hold a
 	// password: log RedactURL(RedisURL).
 	RedisURL string
+	// MetricsAddr is METRICS_ADDR (host:port): /metrics is served there, and no longer on Port, so
+	// that it can stay on a private interface; "" serves it on Port.
+	MetricsAddr string
 	// SignInLinkTTL is SIGN_IN_LINK_TTL: how long a judge's sign-in link may be used (default 15m).
 	SignInLinkTTL time.Duration
 	// PublicURL is PUBLIC_URL: the address people open sign-in and audience links at ("" takes the

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -33,7 +34,7 @@ var DefaultQueryTimeouts = QueryTimeouts{
 // because .env files often leave a trailing space or carriage return.
 //
 // It returns the first bad setting (the plain settings in the order of the Config fields, then
-// DATABASE_URL, then DIRECT_DATABASE_URL) as a *ParamError, or a *URLError for a connection
+// DATABASE_URL, then DIRECT_DATABASE_URL, then MIGRATION_DATABASE_URL) as a *ParamError, or a *URLError for a connection
 // string that is wrong as a whole: one line that start-up prints before exiting with status 2.
 // No error contains a password.
 //
@@ -61,6 +62,7 @@ func Load(getenv func(string) string) (Config, error) {
 		// A sign-in link is a password for its lifetime: minutes, not days.
 		SignInLinkTTL: l.boundedDuration("SIGN_IN_LINK_TTL", DefaultSignInLinkTTL, time.Minute, 24*time.Hour),
 		PublicURL:     l.publicURL("PUBLIC_URL"),
+		MetricsAddr:   l.listenAddr("METRICS_ADDR"),
 	}
 	if l.err != nil {
 		return Config{}, l.err
@@ -83,6 +85,15 @@ func Load(getenv func(string) string) (Config, error) {
 			return Config{}, err
 		}
 		c.DirectSet = true
+	}
+	if raw := strings.TrimSpace(getenv("MIGRATION_DATABASE_URL")); raw != "" {
+		if !c.DatabaseSet {
+			return Config{}, &URLError{Var: "MIGRATION_DATABASE_URL", Msg: "is set but DATABASE_URL is not; set both, or neither to run the private PostgreSQL"}
+		}
+		if c.Migration, err = parseDatabaseURL("MIGRATION_DATABASE_URL", raw); err != nil {
+			return Config{}, err
+		}
+		c.MigrationSet = true
 	}
 	return c, nil
 }
@@ -159,6 +170,21 @@ func (l *loader) duration(name string, def time.Duration, allowZero bool) time.D
 		return 0
 	}
 	return d
+}
+
+// listenAddr accepts "" or host:port with a port from 1 to 65535 (the host may be empty: every
+// interface).
+func (l *loader) listenAddr(name string) string {
+	v := l.get(name)
+	if v == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(v)
+	if _, ok := parseWhole(port, 1, 65535); err != nil || !ok {
+		l.fail(name, v, "want host:port such as 127.0.0.1:9090 or :9090")
+		return ""
+	}
+	return v
 }
 
 // redisURL accepts "" (no Redis) or a redis:// or rediss:// URL. The value in the error is redacted.

@@ -52,6 +52,8 @@ func TestLoadValues(t *testing.T) {
 		"QUERY_TIMEOUT_COMPLEX":  "20s",
 		"QUERY_TIMEOUT_REPORT":   "2m",
 		"SLOW_QUERY_THRESHOLD":   "0",
+		"MIGRATION_DATABASE_URL": "postgresql://event_manager_owner:owner-secret@localhost:5432/event_manager",
+		"METRICS_ADDR":           "127.0.0.1:9090",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, 8080, c.Port)
@@ -71,6 +73,9 @@ func TestLoadValues(t *testing.T) {
 	require.Equal(t, 90*time.Minute, c.TokenTTL)
 	require.Equal(t, QueryTimeouts{Simple: 500 * time.Millisecond, Standard: 2 * time.Second, Complex: 20 * time.Second, Report: 2 * time.Minute}, c.QueryTimeouts)
 	require.Zero(t, c.SlowQuery)
+	require.True(t, c.MigrationSet)
+	require.Equal(t, "postgresql://event_manager_owner:owner-secret@localhost:5432/event_manager", c.Migration.ConnString)
+	require.Equal(t, "127.0.0.1:9090", c.MetricsAddr)
 }
 
 func TestLoadDatabaseDefaults(t *testing.T) {
@@ -138,6 +143,16 @@ func TestLoadErrors(t *testing.T) {
 		}, "", `DIRECT_DATABASE_URL: scheme "mysql" is not supported; want postgresql:// or postgres://`},
 		{"direct without database", map[string]string{"DIRECT_DATABASE_URL": "postgresql://u:hunter2@h/db"}, "",
 			`DIRECT_DATABASE_URL: is set but DATABASE_URL is not; set both, or neither to run the private PostgreSQL`},
+		{"migration without database", map[string]string{"MIGRATION_DATABASE_URL": "postgresql://u:hunter2@h/db"}, "",
+			`MIGRATION_DATABASE_URL: is set but DATABASE_URL is not; set both, or neither to run the private PostgreSQL`},
+		{"migration URL error names its variable", map[string]string{
+			"DATABASE_URL":           "postgresql://u:hunter2@h/db",
+			"MIGRATION_DATABASE_URL": "postgresql://u:hunter2@h/db?connection_limit=x",
+		}, "connection_limit", `MIGRATION_DATABASE_URL: connection_limit="x" is invalid: want a whole number from 1 to 10000`},
+		{"metrics address without port", map[string]string{"METRICS_ADDR": "localhost"}, "METRICS_ADDR",
+			`METRICS_ADDR="localhost" is invalid: want host:port such as 127.0.0.1:9090 or :9090`},
+		{"metrics port 0", map[string]string{"METRICS_ADDR": ":0"}, "METRICS_ADDR",
+			`METRICS_ADDR=":0" is invalid: want host:port such as 127.0.0.1:9090 or :9090`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,7 +179,7 @@ func TestLoadEmptyMeansDefault(t *testing.T) {
 	t.Parallel()
 	names := []string{"PORT", "DATABASE_URL", "DIRECT_DATABASE_URL", "DB_STARTUP_WAIT", "PG_DATA_DIR", "LOG_FORMAT", "LOG_LEVEL",
 		"SHUTDOWN_TIMEOUT", "TOKEN_TTL", "QUERY_TIMEOUT_SIMPLE", "QUERY_TIMEOUT_STANDARD", "QUERY_TIMEOUT_COMPLEX",
-		"QUERY_TIMEOUT_REPORT", "SLOW_QUERY_THRESHOLD", "SIGN_IN_LINK_TTL", "PUBLIC_URL"}
+		"QUERY_TIMEOUT_REPORT", "SLOW_QUERY_THRESHOLD", "SIGN_IN_LINK_TTL", "PUBLIC_URL", "MIGRATION_DATABASE_URL", "METRICS_ADDR"}
 	vars := map[string]string{}
 	for _, n := range names {
 		vars[n] = "  "

@@ -40,14 +40,3 @@ func (t *Tx) SetSystemScope() error {
 	_, err := t.tx.Exec(t.ctx, setSystemScopeSQL)
 	return err
 }
-
-// RLSBypassed reports whether the pool's role escapes row-level security (a superuser, or a role
-// with BYPASSRLS): the policies then protect nothing, and only the store's tenant filters remain.
-func (d *DB) RLSBypassed(ctx context.Context) (role string, bypassed bool, err error) {
-	err = d.QueryRow(ctx, opRoleCheck, "",
-		`SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user`,
-		nil, &role, &bypassed)
-	return role, bypassed, err
-}
-
-var opRoleCheck = Op{Name: "db.role_check", Class: Simple}

@@ -65,9 +65,12 @@ var (
 	createMu sync.Mutex
 )
 
-// sharedServerRole is the owner of the test databases on TEST_DATABASE_URL's server: a name of its
-// own, so that the tests never change the password of a real "eventmanager" role there.
-const sharedServerRole = "eventmanager_test"
+// On TEST_DATABASE_URL's server the owner of the test databases and the service role have names of
+// their own, so that the tests never change the password of a real "eventmanager" role there.
+const (
+	sharedServerRole    = "eventmanager_test"
+	sharedServerService = "eventmanager_test_service"
+)
 
 // environment is the server that this test binary's databases live on.
 type environment struct {
@@ -75,10 +78,14 @@ type environment struct {
 	tempDir string          // the throwaway cluster's folder
 	baseURL string          // superuser URL of the maintenance database
 	admin   *pgxpool.Pool   // connections to baseURL for CREATE and DROP DATABASE
-	// role owns every test database and is what NewDatabase's URLs connect as: an ordinary role
-	// (NOSUPERUSER, NOBYPASSRLS), like the service's, so that row-level security applies to tests.
+	// role owns every test database, runs the migrations and is what NewDatabase's URLs connect
+	// as: an ordinary role (NOSUPERUSER, NOBYPASSRLS), subject to row-level security (FORCE).
 	role         string
 	rolePassword string // "" on the throwaway cluster, whose Unix socket trusts every role
+	// service is the role ServiceURL connects as: a member of the migrations' group role
+	// localpg.AppRole, owning nothing, as the service's own role is.
+	service         string
+	servicePassword string
 }
 
 // Main runs the tests of a package that uses dbtest and must be called from its TestMain. The server
@@ -193,8 +200,16 @@ func setup() (*environment, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dbtest: %s: %w", EnvURL, err)
 		}
-		e := &environment{baseURL: connString, admin: admin, role: sharedServerRole, rolePassword: rolePassword(connString)}
-		if err := localpg.EnsureRoleAt(ctx, connString, e.role, e.rolePassword); err != nil {
+		e := &environment{baseURL: connString, admin: admin, role: sharedServerRole, rolePassword: rolePassword(connString, "owner"),
+			service: sharedServerService, servicePassword: rolePassword(connString, "service")}
+		err = localpg.EnsureRoleAt(ctx, connString, e.role, e.rolePassword)
+		if err == nil {
+			err = localpg.EnsureRoleAt(ctx, connString, e.service, e.servicePassword)
+		}
+		if err == nil {
+			err = localpg.EnsureAppRoleAt(ctx, connString, e.service)
+		}
+		if err != nil {
 			admin.Close()
 			return nil, fmt.Errorf("dbtest: %s: %w", EnvURL, err)
 		}
@@ -215,12 +230,12 @@ func setup() (*environment, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("dbtest: start the test cluster (or set %s): %w", EnvURL, err)
 	}
-	e := &environment{server: server, tempDir: dir, baseURL: server.URL("postgres"), role: localpg.ServiceRole}
+	e := &environment{server: server, tempDir: dir, baseURL: server.URL("postgres"), role: localpg.OwnerRole, service: localpg.ServiceRole}
 	if e.admin, err = newAdminPool(ctx, e.baseURL); err != nil {
 		e.close()
 		return nil, fmt.Errorf("dbtest: %w", err)
 	}
-	if err := server.EnsureRole(ctx, e.role); err != nil {
+	if err := server.EnsureServiceRoles(ctx); err != nil {
 		e.close()
 		return nil, fmt.Errorf("dbtest: %w", err)
 	}
@@ -302,6 +317,38 @@ func (e *environment) newDatabase(t testing.TB, template string) string {
 	return e.ownerURLFor(name)
 }
 
+// ServiceURL returns the URL of the database that dbURL (a URL from NewDatabase) points at, as the
+// service's role: it owns nothing and has only what the migrations grant the group role
+// localpg.AppRole (no DDL, no TRUNCATE, audit_logs INSERT and SELECT only). Tests of what the
+// service does use it, so that a missing grant fails them as it would fail the service. It has a
+// query string too.
+func ServiceURL(t testing.TB, dbURL string) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatalf("dbtest: ServiceURL: %v", err)
+	}
+	e := mustEnv(t)
+	return e.urlAs(cfg.Database, e.service, e.servicePassword)
+}
+
+// OwnerURL returns the URL of the database that dbURL (a URL of NewDatabase or ServiceURL) points
+// at, as the owner role: the URL NewDatabase returned.
+func OwnerURL(t testing.TB, dbURL string) string {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dbURL)
+	if err != nil {
+		t.Fatalf("dbtest: OwnerURL: %v", err)
+	}
+	return mustEnv(t).ownerURLFor(cfg.Database)
+}
+
+// ServiceRole returns the name of the role that ServiceURL's URLs connect as.
+func ServiceRole(t testing.TB) string {
+	t.Helper()
+	return mustEnv(t).service
+}
+
 func (e *environment) exec(ctx context.Context, sql string) error {
 	_, err := e.admin.Exec(ctx, sql)
 	return err
@@ -316,26 +363,30 @@ func (e *environment) drop(ctx context.Context, name string) error {
 }
 
 // ownerURLFor is the URL of the named database on this environment's server, as the owner role.
-func (e *environment) ownerURLFor(name string) string {
+func (e *environment) ownerURLFor(name string) string { return e.urlAs(name, e.role, e.rolePassword) }
+
+// urlAs is the URL of the named database on this environment's server, as role.
+func (e *environment) urlAs(name, role, password string) string {
 	if e.server != nil {
-		return e.server.URLAs(name, e.role)
+		return e.server.URLAs(name, role)
 	}
 	u, _ := url.Parse(e.urlFor(name)) // checked by setup
-	u.User = url.UserPassword(e.role, e.rolePassword)
+	u.User = url.UserPassword(role, password)
 	return u.String()
 }
 
-// rolePassword is the password of the owner role on TEST_DATABASE_URL's server. It is derived from
-// the superuser's password, so that every test binary sharing the server sets the same one (a random
-// one per binary would lock the others out) and nobody without the superuser's password knows it.
-func rolePassword(connString string) string {
+// rolePassword is the password of the owner role (or the service role: label) on
+// TEST_DATABASE_URL's server. It is derived from the superuser's password, so that every test
+// binary sharing the server sets the same one (a random one per binary would lock the others out)
+// and nobody without the superuser's password knows it.
+func rolePassword(connString, label string) string {
 	secret := os.Getenv("PGPASSWORD")
 	if u, err := url.Parse(connString); err == nil {
 		if p, ok := u.User.Password(); ok {
 			secret = p
 		}
 	}
-	sum := sha256.Sum256([]byte("eventmanager test role\x00" + secret))
+	sum := sha256.Sum256([]byte("eventmanager test role\x00" + label + "\x00" + secret))
 	return hex.EncodeToString(sum[:16])
 }
 

@@ -203,7 +203,8 @@ func TestServiceKilledMidWrite(t *testing.T) {
 	require.NoError(t, err)
 	defer admin.Close(ctx)
 	port := freePort(t)
-	child := startServe(t, url+poolParams, port)
+	// As the service's role: serve refuses to start as the tables' owner.
+	child := startServe(t, dbtest.ServiceURL(t, url)+poolParams, port)
 
 	const kills = 3
 	var (
@@ -220,7 +221,7 @@ func TestServiceKilledMidWrite(t *testing.T) {
 		l.waitAcked(t, 20, time.Minute)
 		var open int
 		require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND usename = $1 AND xact_start IS NOT NULL`, dbtest.Role(t)).Scan(&open))
+			WHERE datname = current_database() AND usename = $1 AND xact_start IS NOT NULL`, dbtest.ServiceRole(t)).Scan(&open))
 		l.stopping.Store(true) // no new request: the ones in flight are cut by the kill
 		child.kill()
 		l.stop()
@@ -233,7 +234,7 @@ func TestServiceKilledMidWrite(t *testing.T) {
 		inTx, cuts = append(inTx, open), append(cuts, cut)
 		writes, answers, seq = append(writes, l.writes...), append(answers, as...), l.nextSeq()
 
-		child = startServe(t, url+poolParams, port)
+		child = startServe(t, dbtest.ServiceURL(t, url)+poolParams, port)
 		// Before any retry: what the kill left is consistent.
 		requireLedgerHeld(t, readState(t, adminURL, fx), fx, writes)
 	}

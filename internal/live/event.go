@@ -25,7 +25,7 @@ const (
 // Event is one change of a category. It carries ids only.
 type Event struct {
 	Kind       string `json:"kind"`
-	TenantID   string `json:"tenant_id"`
+	TenantID   string `json:"tenant_id,omitempty"`
 	CategoryID string `json:"category_id"`
 	// ContestID is the category's contest, so that a contest-wide view can subscribe once.
 	ContestID string `json:"contest_id,omitempty"`
@@ -35,6 +35,16 @@ type Event struct {
 	Data json.RawMessage `json:"data,omitempty"`
 	// Seq numbers the events of one instance in the order its hub published them (the SSE id).
 	Seq uint64 `json:"-"`
+	// encoded is the event as JSON, made once by the hub for all its subscribers.
+	encoded []byte
+}
+
+// JSON is the event as a frame's data.
+func (e Event) JSON() ([]byte, error) {
+	if e.encoded != nil {
+		return e.encoded, nil
+	}
+	return json.Marshal(e)
 }
 
 var errBadEvent = errors.New("live: notification is not an event")

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -112,6 +113,11 @@ func (h *Hub) remove(s *subscriber) {
 // Publish hands e to the subscribers of its category and of its contest. It never blocks.
 func (h *Hub) Publish(e Event) {
 	e.Seq = h.seq.Add(1)
+	// Encoded once, not once per stream: a change reaches every open board.
+	e.encoded = nil
+	if b, err := json.Marshal(e); err == nil {
+		e.encoded = b
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for s := range h.subs[scope{e.TenantID, e.CategoryID}] {

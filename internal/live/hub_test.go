@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 )
 
@@ -132,4 +133,25 @@ func TestParseEvent(t *testing.T) {
 		_, err := parseEvent(bad)
 		require.Error(t, err, bad)
 	}
+}
+
+func TestHubMetrics(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	h := NewHub(1, nil)
+	h.Register(reg)
+	_, cancel := h.Subscribe("t", "c")
+	defer cancel()
+	for range 3 {
+		h.Publish(Event{Kind: KindScore, TenantID: "t", CategoryID: "c"})
+	}
+	got := map[string]float64{}
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		m := f.GetMetric()[0]
+		got[f.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+	}
+	require.Equal(t, map[string]float64{"eventmanager_live_subscribers": 1, "eventmanager_live_coalesced_total": 2,
+		"eventmanager_live_events_total": 3}, got)
 }

@@ -2,7 +2,6 @@ package live
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -66,7 +65,7 @@ func serveSSE(w http.ResponseWriter, r *http.Request, events <-chan Event, heart
 			if !ok {
 				return
 			}
-			data, err := json.Marshal(e)
+			data, err := e.JSON()
 			if err != nil {
 				return
 			}

@@ -17,9 +17,11 @@
 // running on the data folder by some other means (for instance started by hand with pg_ctl) is stopped
 // with "pg_ctl stop -m fast" before the Server starts its own.
 //
-// The service does not use the superuser: EnsureRole creates its ordinary login role (ServiceRole,
-// neither superuser nor BYPASSRLS, so that row-level security binds it), EnsureDatabaseOwnedBy gives it
-// its database, and URLAs connects as it over the Unix socket.
+// The service does not use the superuser, nor the owner of its tables. EnsureServiceRoles creates two
+// ordinary login roles (neither superuser nor BYPASSRLS): OwnerRole, which EnsureDatabaseOwnedBy
+// gives the database and which runs the migrations, and ServiceRole, which the service connects as:
+// it owns nothing and has only the rights of the group role AppRole, which the migrations grant.
+// URLAs connects as either over the Unix socket.
 //
 // PostgreSQL refuses to run as root. When the process runs as root, initdb and the server run as the
 // "postgres" system user, which then owns the data folder.

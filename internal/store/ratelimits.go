@@ -272,6 +272,9 @@ func (s *Store) SetTenantRateLimitTier(ctx context.Context, a Actor, tenantID, t
 			}
 			return err
 		}
+		if before == tier {
+			return nil // nothing changes: no write, no audit record, no cache invalidation
+		}
 		if _, err := tx.Exec(`UPDATE tenants SET rate_limit_tier = $2, updated_at = now() WHERE id = $1`, tenantID, tier); err != nil {
 			return err
 		}

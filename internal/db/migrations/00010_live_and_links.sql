@@ -143,7 +143,25 @@ CREATE TRIGGER device_reports_live_insert AFTER INSERT ON device_reports
 CREATE TRIGGER device_reports_live_update AFTER UPDATE ON device_reports
     FOR EACH ROW WHEN (NEW.notified_at IS DISTINCT FROM OLD.notified_at) EXECUTE FUNCTION live_row_notify();
 
+-- A revoked audience link ends its open streams on every instance. The event goes to the link's
+-- category, or to its contest (category_id carries the contest then: the hub routes by either).
+-- +goose StatementBegin
+CREATE FUNCTION live_audience_link_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('live_events', jsonb_build_object(
+        'kind', 'audience_link', 'tenant_id', NEW.tenant_id,
+        'category_id', coalesce(NEW.category_id, NEW.contest_id), 'contest_id', NEW.contest_id,
+        'id', NEW.id, 'data', jsonb_build_object('revoked', NEW.revoked_at IS NOT NULL))::text);
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER audience_links_live AFTER UPDATE OF revoked_at ON audience_links
+    FOR EACH ROW EXECUTE FUNCTION live_audience_link_notify();
+
 -- +goose Down
+DROP TRIGGER audience_links_live ON audience_links;
+DROP FUNCTION live_audience_link_notify();
 DROP TRIGGER device_reports_live_update ON device_reports;
 DROP TRIGGER device_reports_live_insert ON device_reports;
 DROP TRIGGER assignments_live ON assignments;

@@ -1,0 +1,145 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/eventmanager/eventmanager/internal/auth"
+	"github.com/eventmanager/eventmanager/internal/qr"
+	"github.com/eventmanager/eventmanager/internal/store"
+)
+
+// SignInLinkPath is the page a judge's sign-in link opens, with the secret as ?token=. The page
+// sends the token to POST /api/v1/auth/link (the query string is never logged).
+const SignInLinkPath = "/sign-in/link"
+
+// signInLinkResponse is a link as created: its secret and the address to open, once.
+type signInLinkResponse struct {
+	store.SignInLink
+	URL string `json:"url"`
+	// QRURL draws the link's QR code (the secret is in its query string: keep it as private as URL).
+	QRURL string `json:"qr_url"`
+}
+
+// publicBase is where people open links: PUBLIC_URL, or the scheme and host the request came to.
+func (s *Server) publicBase(r *http.Request) string {
+	if s.live.PublicURL != "" {
+		return s.live.PublicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Server) createSignInLink(w http.ResponseWriter, r *http.Request) error {
+	judgeID, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	// No body is needed; an empty object is accepted.
+	if r.ContentLength != 0 {
+		var req struct{}
+		if err := decodeJSON(w, r, &req); err != nil {
+			return err
+		}
+	}
+	p := principal(r.Context())
+	l, err := s.store.CreateSignInLink(r.Context(), p.TenantID, s.actor(r), judgeID, s.live.SignInLinkTTL)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, signInLinkResponse{SignInLink: l,
+		URL:   s.publicBase(r) + SignInLinkPath + "?token=" + url.QueryEscape(l.Secret),
+		QRURL: "/api/v1/sign-in-links/" + l.ID + "/qr.png?secret=" + url.QueryEscape(l.Secret)})
+	return nil
+}
+
+func (s *Server) listSignInLinks(w http.ResponseWriter, r *http.Request) error {
+	judgeID, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	links, err := s.store.ListSignInLinks(r.Context(), principal(r.Context()).TenantID, judgeID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listResponse[store.SignInLink]{Data: links})
+	return nil
+}
+
+func (s *Server) revokeSignInLink(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	l, err := s.store.RevokeSignInLink(r.Context(), principal(r.Context()).TenantID, s.actor(r), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}
+
+// signInLinkQR draws the QR code of a link that can still be used. The secret comes in the query
+// string: the server keeps only its hash, so it cannot draw the code without it.
+func (s *Server) signInLinkQR(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	secret := r.URL.Query().Get("secret")
+	if secret == "" || len(secret) != auth.TokenLen {
+		return invalid("secret", "is required: the secret returned when the link was created")
+	}
+	if _, err := s.store.UsableSignInLink(r.Context(), principal(r.Context()).TenantID, id, secret); err != nil {
+		return err
+	}
+	png, err := qr.PNG(s.publicBase(r) + SignInLinkPath + "?token=" + url.QueryEscape(secret))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(png)
+	return nil
+}
+
+type exchangeRequest struct {
+	Token string `json:"token"`
+}
+
+var errSignInLinkInvalid = &Error{Status: http.StatusUnauthorized, Code: "SIGN_IN_LINK_INVALID",
+	Message: "the sign-in link is unknown, used, expired or revoked: ask for a new one, or sign in with your password"}
+
+func (s *Server) exchangeSignInLink(w http.ResponseWriter, r *http.Request) error {
+	if err := s.limitPublic(w, r, "link"); err != nil {
+		return err
+	}
+	var req exchangeRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	req.Token = strings.TrimSpace(req.Token)
+	switch {
+	case req.Token == "":
+		return invalid("token", "is required")
+	case len(req.Token) != auth.TokenLen || !strings.HasPrefix(req.Token, auth.TokenPrefix):
+		return errSignInLinkInvalid
+	}
+	sess, err := s.store.ExchangeSignInLink(r.Context(), req.Token,
+		store.Actor{RequestID: requestID(r.Context()), IP: clientIP(r)}, s.tokenTTL)
+	if errors.Is(err, store.ErrSignInLinkInvalid) {
+		return errSignInLinkInvalid
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, sess)
+	return nil
+}
