@@ -44,7 +44,7 @@ func auditFilter(r *http.Request) (store.AuditFilter, error) {
 	case "", store.ScopeTenant:
 	case store.ScopeGlobal:
 		// Rows of no tenant record changes to global settings, which only SUPER_ADMIN makes.
-		if principal(r.Context()).Role != auth.SuperAdmin {
+		if !auth.IsOperator(principal(r.Context()).Role) {
 			return f, errForbidden
 		}
 		f.Global = true
@@ -106,7 +106,7 @@ func (s *Server) getAuditLog(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := principal(r.Context())
-	l, err := s.store.GetAuditLog(r.Context(), p.TenantID, id, p.Role == auth.SuperAdmin)
+	l, err := s.store.GetAuditLog(r.Context(), p.TenantID, id, auth.IsOperator(p.Role))
 	if err != nil {
 		return err
 	}

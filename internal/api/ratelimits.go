@@ -55,7 +55,7 @@ func rateLimitTenant(r *http.Request) (string, error) {
 	if id == "" || id == p.TenantID {
 		return p.TenantID, nil
 	}
-	if p.Role != auth.SuperAdmin {
+	if !auth.IsOperator(p.Role) {
 		return "", errForbidden
 	}
 	return id, nil
@@ -74,7 +74,7 @@ func (s *Server) listRateLimits(w http.ResponseWriter, r *http.Request) error {
 	if f.Limit, err = pageLimit(r); err != nil {
 		return err
 	}
-	operator := principal(r.Context()).Role == auth.SuperAdmin
+	operator := auth.IsOperator(principal(r.Context()).Role)
 	switch r.URL.Query().Get("scope") {
 	case "", "all":
 		f.TenantOnly = !operator
@@ -123,7 +123,7 @@ func (s *Server) getRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if c.TenantID == "" && principal(r.Context()).Role != auth.SuperAdmin {
+	if c.TenantID == "" && !auth.IsOperator(principal(r.Context()).Role) {
 		return errForbidden
 	}
 	writeJSON(w, http.StatusOK, c)
@@ -153,7 +153,7 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case req.Global && req.TenantID != "":
 		return invalid("tenant_id", "must be empty for a global configuration")
-	case req.Global && p.Role != auth.SuperAdmin:
+	case req.Global && !auth.IsOperator(p.Role):
 		return errForbidden
 	case req.Global && req.UserID != "":
 		return invalid("user_id", "a user's configuration belongs to the user's tenant, not global")
@@ -166,7 +166,7 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 		c.TenantID = tid
 	case !isUUID(req.TenantID):
 		return invalid("tenant_id", "must be a UUID")
-	case p.Role != auth.SuperAdmin:
+	case !auth.IsOperator(p.Role):
 		return errForbidden
 	default:
 		c.TenantID = req.TenantID
@@ -218,7 +218,7 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 // store's transaction, on the row as changed.
 func (s *Server) ceilingCheck(r *http.Request, tenantID string) (func(rules.Config) error, error) {
 	none := func(rules.Config) error { return nil }
-	if principal(r.Context()).Role == auth.SuperAdmin || tenantID == "" {
+	if auth.IsOperator(principal(r.Context()).Role) || tenantID == "" {
 		return none, nil
 	}
 	tl, _, err := s.store.TenantLimits(r.Context(), tenantID)
@@ -297,7 +297,7 @@ func (s *Server) updateRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if err := validRates(*or(req.PerMinute, &one), *or(req.PerHour, or(req.PerMinute, &one)), *or(req.Burst, &one), *or(req.Priority, &zero)); err != nil {
 		return err
 	}
-	global := principal(r.Context()).Role == auth.SuperAdmin
+	global := auth.IsOperator(principal(r.Context()).Role)
 	check, err := s.ceilingCheck(r, tenantID)
 	if err != nil {
 		return err
@@ -324,7 +324,7 @@ func (s *Server) deleteRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.store.DeleteRateLimit(r.Context(), tenantID, s.actor(r), id, principal(r.Context()).Role == auth.SuperAdmin)
+	c, err := s.store.DeleteRateLimit(r.Context(), tenantID, s.actor(r), id, auth.IsOperator(principal(r.Context()).Role))
 	if err != nil {
 		return err
 	}

@@ -12,23 +12,19 @@ type access func(auth.Role) bool
 // Who may call a route. Finer rules (a judge's own sheet, a certification step, a SUPER_ADMIN's
 // reach into another tenant) are checked by the handler.
 var (
-	public     access // nil: no token needed
-	signedIn   access = func(auth.Role) bool { return true }
-	writers    access = auth.CanWriteCompetition
-	managers   access = auth.CanManageUsers
-	admins     access = auth.Allow(auth.SuperAdmin, auth.Admin)
-	superAdmin access = auth.Allow(auth.SuperAdmin)
-	// auditReaders read the audit log.
-	auditReaders access = auth.CanReadAuditLog
-	// Deductions change results: ADMIN or TALLY_MASTER enter them (SUPER_ADMIN may do what ADMIN may).
-	deductionWriters access = auth.Allow(auth.SuperAdmin, auth.Admin, auth.TallyMaster)
-	// Reading them is for the people who run or check the competition, not for judges, emcees or
-	// contestants (contestants see the deductions in certified results).
-	deductionReaders access = auth.Allow(auth.SuperAdmin, auth.Admin, auth.Organizer, auth.Board, auth.TallyMaster, auth.Auditor)
-	// certificationRevokers may withdraw a certification (SUPER_ADMIN may do what ADMIN may).
-	certificationRevokers access = auth.Allow(auth.SuperAdmin, auth.Admin, auth.Board)
-	// operators may see data of the whole platform: the database's health and the status page.
-	operators access = auth.Allow(auth.SuperAdmin)
+	public                access // nil: no token needed
+	signedIn              access = func(auth.Role) bool { return true }
+	writers               access = auth.CanWriteCompetition
+	managers              access = auth.CanManageUsers
+	admins                access = auth.IsAdmin
+	operators             access = auth.IsOperator
+	auditReaders          access = auth.CanReadAuditLog
+	deductionWriters      access = auth.CanWriteDeductions
+	deductionReaders      access = auth.CanReadDeductions
+	certificationRevokers access = auth.CanRevokeCertification
+	boardReaders          access = auth.CanFollowProgress
+	streamReaders         access = auth.CanFollowStream
+	linkManagers          access = auth.CanManageLinks
 )
 
 // route is one entry of the route table: a method and path pattern of net/http, who may call it,
@@ -51,11 +47,11 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/auth/logout", signedIn, s.logout},
 		{"GET /api/v1/auth/me", signedIn, s.me},
 
-		{"GET /api/v1/tenants", superAdmin, s.listTenants},
-		{"POST /api/v1/tenants", superAdmin, s.createTenant},
-		{"GET /api/v1/tenants/{id}", superAdmin, s.getTenant},
-		{"PATCH /api/v1/tenants/{id}", superAdmin, s.updateTenant},
-		{"PUT /api/v1/tenants/{id}/rate-limit-tier", superAdmin, s.setRateLimitTier},
+		{"GET /api/v1/tenants", operators, s.listTenants},
+		{"POST /api/v1/tenants", operators, s.createTenant},
+		{"GET /api/v1/tenants/{id}", operators, s.getTenant},
+		{"PATCH /api/v1/tenants/{id}", operators, s.updateTenant},
+		{"PUT /api/v1/tenants/{id}/rate-limit-tier", operators, s.setRateLimitTier},
 
 		{"GET /api/v1/users", managers, s.listUsers},
 		{"POST /api/v1/users", managers, s.createUser},

@@ -39,7 +39,7 @@ func settingScope(r *http.Request) (global bool, err error) {
 	case "", store.ScopeTenant:
 		return false, nil
 	case store.ScopeGlobal:
-		if principal(r.Context()).Role != auth.SuperAdmin {
+		if !auth.IsOperator(principal(r.Context()).Role) {
 			return false, errForbidden
 		}
 		return true, nil
