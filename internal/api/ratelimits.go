@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -194,12 +193,14 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if req.Enabled != nil {
 		c.Enabled = *req.Enabled
 	}
-	check, err := s.ceilingCheck(r, c.TenantID)
+	ceiling, err := s.tierCeiling(r, c.TenantID)
 	if err != nil {
 		return err
 	}
-	if err := check(c); err != nil {
-		return err
+	if ceiling != nil {
+		if ex, above := rules.AboveCeiling(*ceiling, c, signIn); above {
+			return store.AboveTierLimit(ex)
+		}
 	}
 	out, err := s.store.CreateRateLimit(r.Context(), s.actor(r), c)
 	if err != nil {
@@ -211,36 +212,18 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// ceilingCheck returns the check that refuses a tenant ADMIN's row allowing more than the global
-// rows do for tenantID (the tier default, or the sign-in rows): tiers are what a tenant pays for, and
-// the strict sign-in rows are what keeps password guessing slow, so only a SUPER_ADMIN may raise
-// limits. An ADMIN may always tighten them. The check itself reads nothing: it can run inside the
-// store's transaction, on the row as changed.
-func (s *Server) ceilingCheck(r *http.Request, tenantID string) (func(rules.Config) error, error) {
-	none := func(rules.Config) error { return nil }
+// tierCeiling is what bounds a tenant ADMIN's rows in tenantID: the tenant's limits, whose global
+// rows (the tier default, the sign-in rows) an ADMIN may only tighten; nil for a SUPER_ADMIN, who
+// may raise them, and for global rows.
+func (s *Server) tierCeiling(r *http.Request, tenantID string) (*rules.TenantLimits, error) {
 	if auth.IsOperator(principal(r.Context()).Role) || tenantID == "" {
-		return none, nil
+		return nil, nil
 	}
 	tl, _, err := s.store.TenantLimits(r.Context(), tenantID)
 	if err != nil {
 		return nil, err
 	}
-	return func(c rules.Config) error {
-		ceiling, ok := rules.Ceiling(tl, c.Endpoint, signIn.Has(c.Endpoint))
-		if !ok {
-			return nil
-		}
-		for _, v := range []struct {
-			field      string
-			value, max int
-		}{{"per_minute", c.PerMinute, ceiling.PerMinute}, {"per_hour", c.PerHour, ceiling.PerHour}, {"burst", c.Burst, ceiling.Burst}} {
-			if v.value > v.max {
-				return &Error{Status: http.StatusForbidden, Code: "ABOVE_TIER_LIMIT", Field: v.field,
-					Message: fmt.Sprintf("an ADMIN may only lower limits: at most %d here (level %s of the %s tier); a SUPER_ADMIN can raise them", v.max, ceiling.LevelOf(), tl.Tier)}
-			}
-		}
-		return nil
-	}, nil
+	return &tl, nil
 }
 
 // validEndpoint accepts "" (every endpoint), a rate-limited route of this server, or one of the
@@ -297,13 +280,14 @@ func (s *Server) updateRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if err := validRates(*or(req.PerMinute, &one), *or(req.PerHour, or(req.PerMinute, &one)), *or(req.Burst, &one), *or(req.Priority, &zero)); err != nil {
 		return err
 	}
-	global := auth.IsOperator(principal(r.Context()).Role)
-	check, err := s.ceilingCheck(r, tenantID)
+	ceiling, err := s.tierCeiling(r, tenantID)
 	if err != nil {
 		return err
 	}
-	out, err := s.store.UpdateRateLimit(r.Context(), tenantID, s.actor(r), id,
-		store.RateLimitPatch{PerMinute: req.PerMinute, PerHour: req.PerHour, Burst: req.Burst, Enabled: req.Enabled, Priority: req.Priority}, global, check)
+	out, err := s.store.UpdateRateLimit(r.Context(), s.actor(r), store.RateLimitUpdate{
+		TenantID: tenantID, ID: id, Global: auth.IsOperator(principal(r.Context()).Role), Ceiling: ceiling, SignIn: signIn,
+		Patch: store.RateLimitPatch{PerMinute: req.PerMinute, PerHour: req.PerHour, Burst: req.Burst, Enabled: req.Enabled, Priority: req.Priority},
+	})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
@@ -186,34 +187,56 @@ func (s *Store) CreateRateLimit(ctx context.Context, a Actor, c rules.Config) (r
 // errGlobalRateLimit refuses a change of a global row to anyone but SUPER_ADMIN.
 var errGlobalRateLimit = &RuleError{Kind: Forbidden, Code: "FORBIDDEN", Message: "global rate limits are changed by SUPER_ADMIN only"}
 
-// UpdateRateLimit changes a configuration the tenant can see; a global one only with global
-// (SUPER_ADMIN). check (nil: none) vets the row as changed, inside the transaction: an error rolls
-// the change back. Audited with the values before and after.
-func (s *Store) UpdateRateLimit(ctx context.Context, tenantID string, a Actor, id string, p RateLimitPatch, global bool, check func(rules.Config) error) (rules.Config, error) {
+// RateLimitUpdate is a change of one configuration, as the caller may make it.
+type RateLimitUpdate struct {
+	TenantID string // the tenant the caller acts for
+	ID       string
+	Patch    RateLimitPatch
+	// Global lets the caller change a row of no tenant (SUPER_ADMIN).
+	Global bool
+	// Ceiling, when set, bounds the row as changed: its counts may not exceed what the global rows
+	// allow for its endpoint (rules.AboveCeiling), since a tenant ADMIN may only lower limits.
+	// SignIn names the sign-in buckets for that check.
+	Ceiling *rules.TenantLimits
+	SignIn  rules.SignIn
+}
+
+// UpdateRateLimit changes a configuration the tenant can see; a global one only with u.Global.
+// The ceiling is checked on the row as changed, inside the transaction: a refusal rolls the
+// change back. Audited with the values before and after.
+func (s *Store) UpdateRateLimit(ctx context.Context, a Actor, u RateLimitUpdate) (rules.Config, error) {
 	var out rules.Config
-	err := s.db.InTx(ctx, opRateLimitsUpdate, tenantID, func(tx *db.Tx) error {
-		before, err := s.lockRateLimit(tx, tenantID, id, global)
+	err := s.db.InTx(ctx, opRateLimitsUpdate, u.TenantID, func(tx *db.Tx) error {
+		before, err := s.lockRateLimit(tx, u.TenantID, u.ID, u.Global)
 		if err != nil {
 			return err
 		}
+		p := u.Patch
 		var r rateLimitScan
 		err = tx.QueryRow(`UPDATE rate_limit_configs AS c SET
 				per_minute = coalesce($2, per_minute), per_hour = coalesce($3, per_hour), burst = coalesce($4, burst),
 				enabled = coalesce($5, enabled), priority = coalesce($6, priority), updated_at = now()
 			WHERE c.id = $1 RETURNING `+rateLimitColumns,
-			id, p.PerMinute, p.PerHour, p.Burst, p.Enabled, p.Priority).Scan(r.dest()...)
+			u.ID, p.PerMinute, p.PerHour, p.Burst, p.Enabled, p.Priority).Scan(r.dest()...)
 		if err != nil {
 			return err
 		}
 		out = r.config()
-		if check != nil {
-			if err := check(out); err != nil {
-				return err
+		if u.Ceiling != nil {
+			if ex, above := rules.AboveCeiling(*u.Ceiling, out, u.SignIn); above {
+				return AboveTierLimit(ex)
 			}
 		}
-		return audit(tx, before.TenantID, a, "rate_limit.updated", "rate_limit_config", id, map[string]any{"before": before, "after": out})
+		return audit(tx, before.TenantID, a, "rate_limit.updated", "rate_limit_config", u.ID, map[string]any{"before": before, "after": out})
 	})
 	return out, err
+}
+
+// AboveTierLimit is the refusal of a tenant ADMIN's row that allows more than the tier: tiers are
+// what a tenant pays for, and the strict sign-in rows keep password guessing slow.
+func AboveTierLimit(ex rules.Excess) *RuleError {
+	return &RuleError{Kind: Forbidden, Code: "ABOVE_TIER_LIMIT", Field: ex.Field,
+		Message: fmt.Sprintf("an ADMIN may only lower limits: at most %d here (level %s of the %s tier); a SUPER_ADMIN can raise them", ex.Max, ex.Ceiling.LevelOf(), ex.Tier)}
 }
 
 // DeleteRateLimit removes a configuration the tenant can see; a global one only with global, and

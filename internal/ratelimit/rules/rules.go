@@ -206,3 +206,32 @@ func Ceiling(tl TenantLimits, endpoint string, endpointOnly bool) (Config, bool)
 	m, ok := Resolve(global, Subject{TenantID: tl.TenantID, Endpoint: endpoint, Tier: tl.Tier}, endpointOnly)
 	return m.Config, ok
 }
+
+// Excess is a value of a configuration above its ceiling.
+type Excess struct {
+	Field string // per_minute, per_hour or burst
+	Max   int
+	// Ceiling is the global row that sets the maximum, and Tier the tenant's tier.
+	Ceiling Config
+	Tier    string
+}
+
+// AboveCeiling reports the first of c's counts (per_minute, per_hour, burst) that allows more
+// than the global rows do for c's endpoint in tenant tl (see Ceiling): only a SUPER_ADMIN may raise
+// limits above a tenant's tier. signIn names the sign-in buckets. False when c is within it, or
+// when no global row applies.
+func AboveCeiling(tl TenantLimits, c Config, signIn SignIn) (Excess, bool) {
+	ceiling, ok := Ceiling(tl, c.Endpoint, signIn.Has(c.Endpoint))
+	if !ok {
+		return Excess{}, false
+	}
+	for _, v := range []struct {
+		field      string
+		value, max int
+	}{{"per_minute", c.PerMinute, ceiling.PerMinute}, {"per_hour", c.PerHour, ceiling.PerHour}, {"burst", c.Burst, ceiling.Burst}} {
+		if v.value > v.max {
+			return Excess{Field: v.field, Max: v.max, Ceiling: ceiling, Tier: tl.Tier}, true
+		}
+	}
+	return Excess{}, false
+}
