@@ -147,51 +147,13 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	p := principal(r.Context())
-	c := rules.Config{UserID: req.UserID, Endpoint: req.Endpoint, Tier: req.Tier, Priority: req.Priority, Enabled: true}
-	switch {
-	case req.Global && req.TenantID != "":
-		return invalid("tenant_id", "must be empty for a global configuration")
-	case req.Global && !auth.IsOperator(p.Role):
-		return errForbidden
-	case req.Global && req.UserID != "":
-		return invalid("user_id", "a user's configuration belongs to the user's tenant, not global")
-	case req.Global:
-	case req.TenantID == "" || req.TenantID == p.TenantID:
-		tid, err := rateLimitTenant(r)
-		if err != nil {
-			return err
-		}
-		c.TenantID = tid
-	case !isUUID(req.TenantID):
-		return invalid("tenant_id", "must be a UUID")
-	case !auth.IsOperator(p.Role):
-		return errForbidden
-	default:
-		c.TenantID = req.TenantID
-	}
-	if c.UserID != "" && !isUUID(c.UserID) {
-		return invalid("user_id", "must be a UUID")
-	}
-	if err := s.validEndpoint(c.Endpoint); err != nil {
+	tenantID, err := s.rateLimitOwner(r, req)
+	if err != nil {
 		return err
 	}
-	if c.UserID != "" && signIn.Has(c.Endpoint) {
-		// Nobody is signed in yet: sign-in is counted per address, tenant and account, never per user.
-		return invalid("user_id", "sign-in limits apply per address, tenant or account, not per user: leave user_id out")
-	}
-	if c.Tier != "" && !slices.Contains(RateLimitTiers, c.Tier) {
-		return invalid("tier", "must be one of free, standard, premium, enterprise, internal")
-	}
-	if req.PerMinute == nil || req.PerHour == nil || req.Burst == nil {
-		return invalid("per_minute", "per_minute, per_hour and burst are required")
-	}
-	c.PerMinute, c.PerHour, c.Burst = *req.PerMinute, *req.PerHour, *req.Burst
-	if err := validRates(c.PerMinute, c.PerHour, c.Burst, c.Priority); err != nil {
+	c, err := s.newRateLimit(req, tenantID)
+	if err != nil {
 		return err
-	}
-	if req.Enabled != nil {
-		c.Enabled = *req.Enabled
 	}
 	ceiling, err := s.tierCeiling(r, c.TenantID)
 	if err != nil {
@@ -210,6 +172,58 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Location", "/api/v1/admin/rate-limits/"+out.ID)
 	writeJSON(w, http.StatusCreated, out)
 	return nil
+}
+
+// rateLimitOwner is the tenant a new row belongs to ("" for a global row), if the caller may
+// write there: a global row or another tenant's only for SUPER_ADMIN.
+func (s *Server) rateLimitOwner(r *http.Request, req rateLimitRequest) (string, error) {
+	p := principal(r.Context())
+	switch {
+	case req.Global && req.TenantID != "":
+		return "", invalid("tenant_id", "must be empty for a global configuration")
+	case req.Global && !auth.IsOperator(p.Role):
+		return "", errForbidden
+	case req.Global && req.UserID != "":
+		return "", invalid("user_id", "a user's configuration belongs to the user's tenant, not global")
+	case req.Global:
+		return "", nil
+	case req.TenantID == "" || req.TenantID == p.TenantID:
+		return rateLimitTenant(r)
+	case !isUUID(req.TenantID):
+		return "", invalid("tenant_id", "must be a UUID")
+	case !auth.IsOperator(p.Role):
+		return "", errForbidden
+	}
+	return req.TenantID, nil
+}
+
+// newRateLimit checks the fields of a new row of tenantID.
+func (s *Server) newRateLimit(req rateLimitRequest, tenantID string) (rules.Config, error) {
+	c := rules.Config{TenantID: tenantID, UserID: req.UserID, Endpoint: req.Endpoint, Tier: req.Tier, Priority: req.Priority, Enabled: true}
+	if c.UserID != "" && !isUUID(c.UserID) {
+		return c, invalid("user_id", "must be a UUID")
+	}
+	if err := s.validEndpoint(c.Endpoint); err != nil {
+		return c, err
+	}
+	if c.UserID != "" && signIn.Has(c.Endpoint) {
+		// Nobody is signed in yet: sign-in is counted per address, tenant and account, never per user.
+		return c, invalid("user_id", "sign-in limits apply per address, tenant or account, not per user: leave user_id out")
+	}
+	if c.Tier != "" && !slices.Contains(RateLimitTiers, c.Tier) {
+		return c, invalid("tier", "must be one of free, standard, premium, enterprise, internal")
+	}
+	if req.PerMinute == nil || req.PerHour == nil || req.Burst == nil {
+		return c, invalid("per_minute", "per_minute, per_hour and burst are required")
+	}
+	c.PerMinute, c.PerHour, c.Burst = *req.PerMinute, *req.PerHour, *req.Burst
+	if err := validRates(c.PerMinute, c.PerHour, c.Burst, c.Priority); err != nil {
+		return c, err
+	}
+	if req.Enabled != nil {
+		c.Enabled = *req.Enabled
+	}
+	return c, nil
 }
 
 // tierCeiling is what bounds a tenant ADMIN's rows in tenantID: the tenant's limits, whose global
