@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventmanager/eventmanager/internal/bouncertest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -162,7 +163,11 @@ type (
 
 func TestE2ECompetition(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	bouncertest.Run(t, testE2ECompetition)
+}
+
+func testE2ECompetition(t *testing.T, mode bouncertest.Mode) {
+	e := newEnv(t, viaMode(mode))
 	admin := e.tenant(e2eSlug)
 
 	// Each phase builds on the ones before; the first that fails stops the test.

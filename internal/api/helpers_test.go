@@ -21,6 +21,7 @@ import (
 	"github.com/eventmanager/eventmanager/docs"
 	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/auth"
+	"github.com/eventmanager/eventmanager/internal/bouncertest"
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
@@ -68,6 +69,7 @@ type envOption func(*envBuild)
 
 type envBuild struct {
 	url      string // the database; "" makes a fresh migrated one, used as the service's role
+	mode     bouncertest.Mode
 	params   string // appended to url
 	adjust   func(*config.Database)
 	settings *config.Database // instead of url and params
@@ -78,6 +80,9 @@ type envBuild struct {
 
 // onDatabase serves the API on the database at url instead of a fresh one.
 func onDatabase(url string) envOption { return func(b *envBuild) { b.url = url } }
+
+// viaMode connects the pool directly or through PgBouncer (mode).
+func viaMode(mode bouncertest.Mode) envOption { return func(b *envBuild) { b.mode = mode } }
 
 // withParams appends connection string parameters ("&connection_limit=2") to the database URL.
 func withParams(params string) envOption { return func(b *envBuild) { b.params = params } }
@@ -142,7 +147,7 @@ func withLiveHub() envOption {
 // newEnv starts the API on a fresh migrated database, changed by opts.
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	b := envBuild{dbOpts: db.Options{Timeouts: testTimeouts}}
+	b := envBuild{dbOpts: db.Options{Timeouts: testTimeouts}, mode: bouncertest.Direct}
 	for _, o := range opts {
 		o(&b)
 	}
@@ -156,7 +161,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 			b.url = dbtest.ServiceURL(t, dbtest.NewDatabase(t))
 		}
 		var err error
-		settings, err = config.ParseDatabaseURL(b.url + b.params)
+		settings, err = config.ParseDatabaseURL(b.mode.URL(t, b.url) + b.params)
 		require.NoError(t, err)
 	}
 	if b.adjust != nil {

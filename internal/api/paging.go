@@ -61,7 +61,7 @@ type listResponse[T any] struct {
 
 // pageLimit reads ?limit= (1..100, default 50).
 func pageLimit(r *http.Request) (int, error) {
-	raw := r.URL.Query().Get("limit")
+	raw := queryValue(r, "limit")
 	if raw == "" {
 		return defaultLimit, nil
 	}
@@ -80,7 +80,7 @@ func encodeCursor(v any) string {
 
 // decodeCursor reads ?cursor= into dst; absent leaves dst untouched and returns false.
 func decodeCursor(r *http.Request, dst any) (bool, error) {
-	raw := r.URL.Query().Get("cursor")
+	raw := queryValue(r, "cursor")
 	if raw == "" {
 		return false, nil
 	}

@@ -126,3 +126,11 @@ func hasNUL(v any) bool {
 	}
 	return false
 }
+
+// queryValue is r.URL.Query().Get(name) without parsing an empty query string (most requests).
+func queryValue(r *http.Request, name string) string {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	return r.URL.Query().Get(name)
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/pglisten"
 	"github.com/eventmanager/eventmanager/internal/querywindow"
+	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -118,7 +119,8 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 
 	registry := metrics.NewRegistry()
 	queries := metrics.NewQueries(registry)
-	pool, err := db.Open(database.pooled, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log, Observer: queries})
+	name := instanceName(database.pooled)
+	pool, err := db.Open(database.pooled, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log, Observer: queries, AppName: name})
 	if err != nil {
 		return err
 	}
@@ -130,6 +132,17 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	if err := pool.WaitReady(ctx, cfg.DBStartupWait); err != nil {
 		return err
 	}
+	if cfg.ReplicaSet {
+		// Not waited for: while it cannot be reached its queries simply run on the primary.
+		replica, err := db.Open(cfg.Replica, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log, Observer: queries, AppName: name})
+		if err != nil {
+			return err
+		}
+		defer replica.Close()
+		pool.UseReplica(ctx, replica, cfg.ReplicaMaxLag)
+		log.Info("read replica configured", "url", cfg.Replica.Redacted, "max_lag", cfg.ReplicaMaxLag.String())
+	}
+	warnConnectionBudget(ctx, pool, name, database.pooled, log)
 	if !opts.noMigrate {
 		if err := db.MigrateUp(ctx, database.migration, log); err != nil {
 			return fmt.Errorf("migrate: %w", err)
@@ -153,8 +166,9 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	checker := health.New(pool, window.Latency, health.Thresholds{}).
 		WithPoolSampler(sampler).WithPoolTimeouts(queries.PoolTimeouts)
 	registry.MustRegister(metrics.NewDatabaseCollector(checker, metrics.DatabaseCollectTimeout, metrics.DatabaseMaxAge))
-	// One listening connection per instance, outside the pool, for every NOTIFY consumer.
-	listener := pglisten.New(database.direct, log)
+	// One listening connection per instance, outside the pool, for every NOTIFY consumer. It
+	// carries the instance's name too, so that an idle instance still shows in pg_stat_activity.
+	listener := pglisten.New(withApplicationName(database.direct, name), log)
 	limits, closeLimits, err := startRateLimits(ctx, cfg, st, listener, registry, log)
 	if err != nil {
 		return err
@@ -163,13 +177,16 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	hub := live.NewHub(0, log)
 	hub.Listen(listener)
 	hub.Register(registry)
+	sessions := startSessionCache(cfg, st, listener, log)
 	go listener.Run(ctx)
 	// Open streams end with the service, so that the graceful shutdown is not held up by them.
 	go func() { <-ctx.Done(); hub.Close() }()
 	metricsHandler := metrics.Handler(registry)
 	deps := api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metricsHandler, Health: checker,
 		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits,
-		Live: api.Live{Hub: hub, SignInLinkTTL: cfg.SignInLinkTTL, PublicURL: cfg.PublicURL}}
+		Live:     api.Live{Hub: hub, SignInLinkTTL: cfg.SignInLinkTTL, PublicURL: cfg.PublicURL},
+		Sessions: sessions, TokenFailures: ratelimit.NewFailures(limits.Limiter(), cfg.AuthFailuresPerMinute),
+		TrustedProxies: cfg.TrustedProxies}
 	if cfg.MetricsAddr != "" {
 		deps.Metrics = nil // on its own address only
 	}

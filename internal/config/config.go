@@ -2,7 +2,10 @@
 // including the Prisma-style pool parameters that operators of this product already use.
 package config
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Database is a parsed DATABASE_URL (see ParseDatabaseURL): the connection string for pgx, our
 // parameters removed, and the pool settings taken from them.
@@ -53,8 +56,14 @@ type Config struct {
 	// Migration is MIGRATION_DATABASE_URL parsed: the connection of the role that owns the schema,
 	// for migrations (the service's own role may not create or alter tables). MigrationSet is false
 	// when unset, and then Direct (else Database) is used.
-	Migration       Database
-	MigrationSet    bool
+	Migration    Database
+	MigrationSet bool
+	// Replica is DATABASE_REPLICA_URL parsed: a streaming replica for the read-only complex and
+	// report queries (see db.UseReplica); ReplicaSet is false when unset. ReplicaMaxLag is
+	// REPLICA_MAX_LAG, default 1s: past it their queries go to the primary.
+	Replica         Database
+	ReplicaSet      bool
+	ReplicaMaxLag   time.Duration
 	DBStartupWait   time.Duration // DB_STARTUP_WAIT, default 30s
 	PGDataDir       string        // PG_DATA_DIR, default ./var/postgres (private PostgreSQL)
 	LogFormat       string        // LOG_FORMAT: auto (default), json, text
@@ -75,4 +84,14 @@ type Config struct {
 	// PublicURL is PUBLIC_URL: the address people open sign-in and audience links at ("" takes the
 	// request's host).
 	PublicURL string
+	// AuthCacheSize and AuthCacheTTL bound the in-process cache of verified sessions
+	// (AUTH_CACHE_SIZE, default 10000 sessions; AUTH_CACHE_TTL, default 30s, 0 turns it off).
+	AuthCacheSize int
+	AuthCacheTTL  time.Duration
+	// AuthFailuresPerMinute is how many failed token checks a client address may make per minute
+	// (and in a burst) before it is answered 429 without a lookup (AUTH_FAILURES_PER_MINUTE, default 30).
+	AuthFailuresPerMinute int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES,
+	// comma-separated CIDRs or addresses; default none: the header is ignored).
+	TrustedProxies []netip.Prefix
 }

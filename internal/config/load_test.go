@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
@@ -29,7 +30,12 @@ func TestLoadDefaults(t *testing.T) {
 		TokenTTL:        12 * time.Hour,
 		QueryTimeouts:   QueryTimeouts{Simple: time.Second, Standard: 5 * time.Second, Complex: 15 * time.Second, Report: 30 * time.Second},
 		SlowQuery:       100 * time.Millisecond,
+		ReplicaMaxLag:   time.Second,
 		SignInLinkTTL:   15 * time.Minute,
+
+		AuthCacheSize:         10000,
+		AuthCacheTTL:          30 * time.Second,
+		AuthFailuresPerMinute: 30,
 	}, c)
 	require.False(t, c.DatabaseSet)
 	require.False(t, c.DirectSet)
@@ -201,4 +207,64 @@ func TestLoadRedisURL(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, "REDIS_URL", pe.Param)
 	require.NotContains(t, err.Error(), "s3cret")
+}
+
+func TestLoadAuthSettings(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{
+		"AUTH_CACHE_SIZE":          "500",
+		"AUTH_CACHE_TTL":           "0",
+		"AUTH_FAILURES_PER_MINUTE": "5",
+		"TRUSTED_PROXIES":          " 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, 500, c.AuthCacheSize)
+	require.Zero(t, c.AuthCacheTTL)
+	require.Equal(t, 5, c.AuthFailuresPerMinute)
+	require.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
+		netip.MustParsePrefix("2001:db8::/32")}, c.TrustedProxies)
+
+	for name, value := range map[string]string{
+		"TRUSTED_PROXIES":          "10.0.0.0/8,proxy.local",
+		"AUTH_CACHE_SIZE":          "0",
+		"AUTH_FAILURES_PER_MINUTE": "many",
+		"AUTH_CACHE_TTL":           "-1s",
+	} {
+		_, err := Load(env(map[string]string{name: value}))
+		var pe *ParamError
+		require.ErrorAs(t, err, &pe, name)
+		require.Equal(t, name, pe.Param)
+	}
+}
+
+func TestReplicaSettings(t *testing.T) {
+	t.Parallel()
+	const primary = "postgresql://u:hunter2@primary/db"
+	c, err := Load(env(map[string]string{"DATABASE_URL": primary}))
+	require.NoError(t, err)
+	require.False(t, c.ReplicaSet)
+	require.Equal(t, DefaultReplicaMaxLag, c.ReplicaMaxLag)
+
+	c, err = Load(env(map[string]string{"DATABASE_URL": primary,
+		"DATABASE_REPLICA_URL": "postgresql://u:hunter2@replica/db?connection_limit=4", "REPLICA_MAX_LAG": "250ms"}))
+	require.NoError(t, err)
+	require.True(t, c.ReplicaSet)
+	require.EqualValues(t, 4, c.Replica.ConnectionLimit)
+	require.Equal(t, 250*time.Millisecond, c.ReplicaMaxLag)
+	require.NotContains(t, c.Replica.Redacted, "hunter2")
+
+	for _, bad := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"DATABASE_REPLICA_URL": "postgresql://u:hunter2@replica/db"}, "DATABASE_REPLICA_URL"},
+		{map[string]string{"DATABASE_URL": primary, "DATABASE_REPLICA_URL": "postgresql://u:hunter2@replica/db?connection_limit=x"}, "connection_limit"},
+		{map[string]string{"DATABASE_URL": primary, "REPLICA_MAX_LAG": "0"}, "REPLICA_MAX_LAG"},
+		{map[string]string{"DATABASE_URL": primary, "REPLICA_MAX_LAG": "soon"}, "REPLICA_MAX_LAG"},
+	} {
+		_, err := Load(env(bad.env))
+		require.Error(t, err, bad.env)
+		require.Contains(t, err.Error(), bad.want)
+		require.NotContains(t, err.Error(), "hunter2")
+	}
 }
