@@ -1,151 +1,17 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/auth"
-	"github.com/eventmanager/eventmanager/internal/bouncertest"
-	"github.com/eventmanager/eventmanager/internal/config"
-	"github.com/eventmanager/eventmanager/internal/db"
-	"github.com/eventmanager/eventmanager/internal/dbtest"
-	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/stretchr/testify/require"
 )
-
-func TestMain(m *testing.M) { dbtest.Main(m) }
-
-var testTimeouts = config.QueryTimeouts{Simple: time.Second, Standard: 5 * time.Second, Complex: 15 * time.Second, Report: 30 * time.Second}
-
-// env is one API server on its own database.
-type env struct {
-	t     *testing.T
-	srv   *httptest.Server
-	db    *db.DB
-	store *store.Store
-}
-
-// newEnv starts the API on a fresh migrated database, connected as the service's role (a missing
-// grant fails the tests as it would fail the service); adjust changes the pool settings.
-func newEnv(t *testing.T, adjust func(*config.Database)) *env {
-	t.Helper()
-	return newEnvVia(t, bouncertest.Direct, adjust)
-}
-
-// newEnvVia is newEnv with the pool connected directly or through PgBouncer (mode).
-func newEnvVia(t *testing.T, mode bouncertest.Mode, adjust func(*config.Database)) *env {
-	t.Helper()
-	settings, err := config.ParseDatabaseURL(mode.URL(t, dbtest.ServiceURL(t, dbtest.NewDatabase(t))))
-	require.NoError(t, err)
-	if adjust != nil {
-		adjust(&settings)
-	}
-	return newEnvWith(t, settings)
-}
-
-var opTest = db.Op{Name: "test", Class: db.Simple}
-
-func newEnvWith(t *testing.T, settings config.Database) *env {
-	t.Helper()
-	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts})
-	require.NoError(t, err)
-	t.Cleanup(d.Close)
-	st := store.New(d)
-	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, db: d, store: st}
-}
-
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r response) json(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(r.body, &m), string(r.body))
-	return m
-}
-
-// errorCode returns error.code and error.field of an error answer.
-func (r response) errorCode(t *testing.T) (string, string) {
-	t.Helper()
-	e, ok := r.json(t)["error"].(map[string]any)
-	require.True(t, ok, "not an error envelope: %s", r.body)
-	field, _ := e["field"].(string)
-	return e["code"].(string), field
-}
-
-func (e *env) do(method, path, token string, body any) response {
-	e.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		buf, err := json.Marshal(b)
-		require.NoError(e.t, err)
-		rd = bytes.NewReader(buf)
-	}
-	req, err := http.NewRequest(method, e.srv.URL+path, rd)
-	require.NoError(e.t, err)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := e.srv.Client().Do(req)
-	require.NoError(e.t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(e.t, err)
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
-}
-
-const testPassword = "correct horse battery"
-
-// tenant creates a tenant with an admin and returns the admin's token.
-func (e *env) tenant(slug string) string {
-	e.t.Helper()
-	_, _, err := e.store.CreateTenant(context.Background(), store.Actor{}, slug, "Tenant "+slug,
-		store.NewUser{Email: "admin@" + slug + ".test", Name: "Admin", Password: testPassword, Role: auth.Admin})
-	require.NoError(e.t, err)
-	return e.login(slug, "admin@"+slug+".test")
-}
-
-func (e *env) login(slug, email string) string {
-	e.t.Helper()
-	r := e.do("POST", "/api/v1/auth/login", "", map[string]string{"tenant": slug, "email": email, "password": testPassword})
-	require.Equal(e.t, http.StatusOK, r.status, string(r.body))
-	tok, _ := r.json(e.t)["token"].(string)
-	require.NotEmpty(e.t, tok)
-	return tok
-}
-
-// addUser creates a user of the tenant with the given role and returns its token.
-func (e *env) addUser(slug string, role auth.Role) string {
-	e.t.Helper()
-	ten, err := e.store.TenantBySlug(context.Background(), slug)
-	require.NoError(e.t, err)
-	email := strings.ToLower(string(role)) + "@" + slug + ".test"
-	_, err = e.store.CreateUser(context.Background(), ten.ID, store.Actor{}, store.NewUser{Email: email, Name: string(role), Password: testPassword, Role: role})
-	require.NoError(e.t, err)
-	return e.login(slug, email)
-}
 
 func (e *env) createEvent(token, name string, start time.Time) string {
 	e.t.Helper()
@@ -177,7 +43,7 @@ func (e *env) listEvents(token, query string) eventList {
 
 func TestEventsLifecycle(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tok := e.tenant("acme")
 	base := time.Date(2026, 6, 1, 18, 0, 0, 0, time.UTC)
 	var ids []string
@@ -251,7 +117,7 @@ func TestEventsLifecycle(t *testing.T) {
 
 func TestTenantIsolation(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tokA := e.tenant("tenant-a")
 	tokB := e.tenant("tenant-b")
 	evB := e.createEvent(tokB, "B's secret event", time.Now())
@@ -283,7 +149,7 @@ func TestTenantIsolation(t *testing.T) {
 
 func TestLoginLogoutAndRoles(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tok := e.tenant("roles")
 
 	r := e.do("GET", "/api/v1/auth/me", tok, nil)
@@ -345,7 +211,7 @@ func TestLoginLogoutAndRoles(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tok := e.tenant("input")
 	valid := `{"name":"Show","start_date":"2026-01-01T10:00:00Z","end_date":"2026-01-01T12:00:00Z"}`
 	cases := []struct {
@@ -400,7 +266,7 @@ func TestBadInput(t *testing.T) {
 
 func TestRequestID(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	req, _ := http.NewRequest("GET", e.srv.URL+"/healthz", nil)
 	req.Header.Set("X-Request-ID", "abc-123")
 	resp, err := http.DefaultClient.Do(req)

@@ -7,15 +7,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-func (s *Server) assignmentRoutes() {
-	s.handle("GET /api/v1/assignments", signedIn, s.listAssignments)
-	s.handle("POST /api/v1/assignments", writers, s.createAssignment)
-	s.handle("GET /api/v1/assignments/{id}", signedIn, s.getAssignment)
-	s.handle("PATCH /api/v1/assignments/{id}", writers, s.updateAssignment)
-	s.handle("DELETE /api/v1/assignments/{id}", writers, s.deleteAssignment)
-	s.handle("GET /api/v1/judges/{id}/assignments", signedIn, s.listJudgeAssignments)
-}
-
 // assignmentStatus checks a status (case is ignored) and returns it in upper case.
 func assignmentStatus(field, v string) (string, error) {
 	switch st := strings.ToUpper(strings.TrimSpace(v)); st {

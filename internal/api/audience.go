@@ -20,20 +20,6 @@ import (
 // GET /api/v1/audience?token= and follows GET /api/v1/audience/stream?token=.
 const AudienceLinkPath = "/audience"
 
-func (s *Server) audienceRoutes() {
-	s.handle("POST /api/v1/categories/{id}/audience-links", linkManagers, s.createAudienceLink)
-	s.handle("GET /api/v1/categories/{id}/audience-links", linkManagers, s.listAudienceLinks)
-	s.handle("POST /api/v1/contests/{id}/audience-links", linkManagers, s.createAudienceLink)
-	s.handle("GET /api/v1/contests/{id}/audience-links", linkManagers, s.listAudienceLinks)
-	s.handle("DELETE /api/v1/audience-links/{id}", linkManagers, s.revokeAudienceLink)
-	s.handle("GET /api/v1/audience-links/{id}/qr.png", linkManagers, s.audienceLinkQR)
-	// Public: the secret in the query string (never logged) is the credential.
-	s.handle("GET /api/v1/audience", public, s.audienceView)
-	if s.live.Hub != nil {
-		s.handle("GET /api/v1/audience/stream", public, s.audienceStream)
-	}
-}
-
 // audienceScope reads the scope from the route: /categories/{id}/... or /contests/{id}/....
 func audienceScope(r *http.Request) (store.AudienceScope, error) {
 	id, err := pathID(r, "id")

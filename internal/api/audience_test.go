@@ -93,7 +93,7 @@ func TestAudienceLinkResultsOnlyAfterBoard(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Equal(t, 1, tn.auditCount("audience_link.create"))
 	require.Equal(t, 1, tn.auditCount("audience_link.revoke"))
-	scRequireError(t, e.do("GET", audiencePath(l.Secret), "", nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", audiencePath(l.Secret), "", nil), 404, "NOT_FOUND", "")
 	select {
 	case _, ok := <-stream.events:
 		for ok {
@@ -108,7 +108,7 @@ func TestAudienceLinkResultsOnlyAfterBoard(t *testing.T) {
 
 func TestAudienceLinkContestScopeRolesAndTenants(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	f := newLiveFixture(e, "audience-contest")
 	second := f.tn.category(f.cat.contestID, "Second", []string{"5"}, 1)
 	other := newLiveFixture(e, "audience-other")
@@ -134,19 +134,19 @@ func TestAudienceLinkContestScopeRolesAndTenants(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	_, err := png.Decode(bytes.NewReader(r.body))
 	require.NoError(t, err)
-	scRequireError(t, e.do("GET", l.QRURL, other.tn.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", l.QRURL, other.tn.admin, nil), 404, "NOT_FOUND", "")
 
 	// Roles and tenants.
 	tally, _ := f.tn.user(auth.TallyMaster)
-	scRequireError(t, e.do("POST", "/api/v1/categories/"+f.cat.id+"/audience-links", f.judge.token, nil), 403, "FORBIDDEN", "")
-	scRequireError(t, e.do("POST", "/api/v1/categories/"+f.cat.id+"/audience-links", tally, nil), 403, "FORBIDDEN", "")
-	scRequireError(t, e.do("POST", "/api/v1/categories/"+f.cat.id+"/audience-links", other.tn.admin, nil), 404, "NOT_FOUND", "")
-	scRequireError(t, e.do("POST", "/api/v1/contests/"+f.cat.contestID+"/audience-links", other.tn.admin, nil), 404, "NOT_FOUND", "")
-	scRequireError(t, e.do("DELETE", "/api/v1/audience-links/"+l.ID, other.tn.admin, nil), 404, "NOT_FOUND", "")
-	scRequireError(t, e.do("GET", "/api/v1/categories/"+f.cat.id+"/audience-links", other.tn.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("POST", "/api/v1/categories/"+f.cat.id+"/audience-links", f.judge.token, nil), 403, "FORBIDDEN", "")
+	requireError(t, e.do("POST", "/api/v1/categories/"+f.cat.id+"/audience-links", tally, nil), 403, "FORBIDDEN", "")
+	requireError(t, e.do("POST", "/api/v1/categories/"+f.cat.id+"/audience-links", other.tn.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("POST", "/api/v1/contests/"+f.cat.contestID+"/audience-links", other.tn.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("DELETE", "/api/v1/audience-links/"+l.ID, other.tn.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/categories/"+f.cat.id+"/audience-links", other.tn.admin, nil), 404, "NOT_FOUND", "")
 	// Unknown and malformed secrets.
-	scRequireError(t, e.do("GET", "/api/v1/audience", "", nil), 404, "NOT_FOUND", "")
-	scRequireError(t, e.do("GET", audiencePath(auth.TokenPrefix+"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "", nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/audience", "", nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", audiencePath(auth.TokenPrefix+"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "", nil), 404, "NOT_FOUND", "")
 	// An inactive tenant's links stop working.
 	f.tn.exec(`UPDATE tenants SET active = false WHERE id = $1`, f.tn.id)
 	// The view read just before may be shared for up to a second.

@@ -15,12 +15,12 @@ import (
 
 func TestAuditLogFilters(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("audit-a")
-	adminID := e.auditMe(admin)
-	tenantA := e.auditTenantID("audit-a")
+	adminID := e.userID(admin)
+	tenantA := e.tenantID("audit-a")
 	other := e.tenant("audit-b")
-	tenantB := e.auditTenantID("audit-b")
+	tenantB := e.tenantID("audit-b")
 	auditor := e.addUser("audit-a", auth.Auditor)
 
 	// Changes made through the API add the rows the filters work on.
@@ -132,8 +132,8 @@ func TestAuditLogFilters(t *testing.T) {
 		require.Contains(t, got, k)
 	}
 	require.Nil(t, got["actor_user_id"])
-	requireAPIError(t, e.do("GET", "/api/v1/audit-logs/"+bRow, auditor, nil), http.StatusNotFound, "NOT_FOUND", "")
-	requireAPIError(t, e.do("GET", "/api/v1/audit-logs/"+bRow, admin, nil), http.StatusNotFound, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/audit-logs/"+bRow, auditor, nil), http.StatusNotFound, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/audit-logs/"+bRow, admin, nil), http.StatusNotFound, "NOT_FOUND", "")
 	r = e.do("GET", "/api/v1/audit-logs/"+bRow, other, nil)
 	require.Equal(t, http.StatusOK, r.status, "B reads its own row")
 
@@ -158,9 +158,9 @@ func mustField(t *testing.T, data []byte, path ...string) []byte {
 
 func TestAuditLogPagination(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("audit-pages")
-	tenant := e.auditTenantID("audit-pages")
+	tenant := e.tenantID("audit-pages")
 
 	// Eleven rows, several sharing a created_at: the id breaks the tie, so no row is skipped or repeated.
 	base := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -224,7 +224,7 @@ func TestAuditLogPagination(t *testing.T) {
 
 func TestAuditLogValidation(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("audit-bad")
 	cases := []struct {
 		name, query string
@@ -259,18 +259,18 @@ func TestAuditLogValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			requireAPIError(t, e.do("GET", "/api/v1/audit-logs"+c.query, admin, nil), c.status, c.code, c.field)
+			requireError(t, e.do("GET", "/api/v1/audit-logs"+c.query, admin, nil), c.status, c.code, c.field)
 		})
 	}
-	requireAPIError(t, e.do("GET", "/api/v1/audit-logs/42", admin, nil), 400, "INVALID_ID", "id")
-	requireAPIError(t, e.do("GET", "/api/v1/audit-logs/00000000-0000-0000-0000-000000000000", admin, nil), 404, "NOT_FOUND", "")
-	requireAPIError(t, e.do("POST", "/api/v1/audit-logs", admin, `{}`), 405, "METHOD_NOT_ALLOWED", "")
-	requireAPIError(t, e.do("DELETE", "/api/v1/audit-logs/00000000-0000-0000-0000-000000000000", admin, nil), 405, "METHOD_NOT_ALLOWED", "")
+	requireError(t, e.do("GET", "/api/v1/audit-logs/42", admin, nil), 400, "INVALID_ID", "id")
+	requireError(t, e.do("GET", "/api/v1/audit-logs/00000000-0000-0000-0000-000000000000", admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("POST", "/api/v1/audit-logs", admin, `{}`), 405, "METHOD_NOT_ALLOWED", "")
+	requireError(t, e.do("DELETE", "/api/v1/audit-logs/00000000-0000-0000-0000-000000000000", admin, nil), 405, "METHOD_NOT_ALLOWED", "")
 }
 
 func TestAuditLogRoles(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("audit-roles")
 	rowID := e.auditList(admin).Data[0].ID
 	// ADMIN, AUDITOR, BOARD and SUPER_ADMIN read the audit log; nobody else does.
@@ -284,9 +284,9 @@ func TestAuditLogRoles(t *testing.T) {
 		require.Equal(t, status, e.do("GET", "/api/v1/audit-logs", tok, nil).status, role)
 		require.Equal(t, status, e.do("GET", "/api/v1/audit-logs/"+rowID, tok, nil).status, role)
 		if status == http.StatusForbidden {
-			requireAPIError(t, e.do("GET", "/api/v1/audit-logs", tok, nil), 403, "FORBIDDEN", "")
+			requireError(t, e.do("GET", "/api/v1/audit-logs", tok, nil), 403, "FORBIDDEN", "")
 		}
 	}
 	require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/audit-logs", admin, nil).status)
-	requireAPIError(t, e.do("GET", "/api/v1/audit-logs", "", nil), 401, "UNAUTHENTICATED", "")
+	requireError(t, e.do("GET", "/api/v1/audit-logs", "", nil), 401, "UNAUTHENTICATED", "")
 }

@@ -9,12 +9,6 @@ import (
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func (s *Server) authRoutes() {
-	s.handle("POST /api/v1/auth/login", public, s.login)
-	s.handle("POST /api/v1/auth/logout", signedIn, s.logout)
-	s.handle("GET /api/v1/auth/me", signedIn, s.me)
-}
-
 type loginRequest struct {
 	Tenant   string `json:"tenant"`
 	Email    string `json:"email"`

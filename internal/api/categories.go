@@ -7,14 +7,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-func (s *Server) categoryRoutes() {
-	s.handle("GET /api/v1/contests/{id}/categories", signedIn, s.listCategories)
-	s.handle("POST /api/v1/contests/{id}/categories", writers, s.createCategory)
-	s.handle("GET /api/v1/categories/{id}", signedIn, s.getCategory)
-	s.handle("PATCH /api/v1/categories/{id}", writers, s.updateCategory)
-	s.handle("DELETE /api/v1/categories/{id}", writers, s.deleteCategory)
-}
-
 // The score cap is numeric(10, 2): below 10^8.
 const scoreCapLimit = 100_000_000
 

@@ -11,16 +11,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// certificationRevokers may withdraw a certification (SUPER_ADMIN may do what ADMIN may).
-var certificationRevokers = access(auth.Allow(auth.SuperAdmin, auth.Admin, auth.Board))
-
-func (s *Server) certificationRoutes() {
-	s.handle("GET /api/v1/categories/{id}/certification", signedIn, s.getCertification)
-	// Who may take a step depends on the step: checked by the handler.
-	s.handle("POST /api/v1/categories/{id}/certification", signedIn, s.certify)
-	s.handle("DELETE /api/v1/categories/{id}/certification", certificationRevokers, s.revokeCertification)
-}
-
 // stepRoles says which role takes each step after JUDGE (the JUDGE step is taken by a user linked
 // to a judge, whatever the role).
 var stepRoles = map[string]auth.Role{

@@ -60,7 +60,7 @@ func (st scCertState) next() string {
 
 func TestCertificationFlow(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.scNewTenant("certify")
 	cat := tn.category(tn.contest(tn.event("Show", ""), "Solo", ""), "Vocal", []string{"10", "10"}, 2)
 	ann, bob, gone := tn.judge("Ann"), tn.judge("Bob"), tn.judge("Gone")
@@ -75,8 +75,8 @@ func TestCertificationFlow(t *testing.T) {
 	outOfOrder := func(token, step, missing string) {
 		t.Helper()
 		r := e.scCertify(token, cat.id, step)
-		scRequireError(t, r, 409, "CERTIFICATION_OUT_OF_ORDER", "step", step)
-		require.Contains(t, scMessage(t, r), "the "+missing+" step must come before "+step)
+		requireError(t, r, 409, "CERTIFICATION_OUT_OF_ORDER", "step", step)
+		require.Contains(t, errorMessage(t, r), "the "+missing+" step must come before "+step)
 	}
 
 	// Nothing certified: every later step names the JUDGE step as missing.
@@ -89,7 +89,7 @@ func TestCertificationFlow(t *testing.T) {
 
 	// A judge certifies only a complete sheet.
 	e.scPutOK(ann.token, cat.id, []scCell{{ContestantID: cat.contestants[0], CriterionID: cat.criteria[0], Score: 5}})
-	scRequireError(t, e.scCertify(ann.token, cat.id, "JUDGE"), 409, "SCORES_INCOMPLETE", "")
+	requireError(t, e.scCertify(ann.token, cat.id, "JUDGE"), 409, "SCORES_INCOMPLETE", "")
 	e.scFill(ann, cat, func(k, cr int) int64 { return int64(500 + 100*k + 10*cr) })
 	r := e.scCertify(ann.token, cat.id, "JUDGE")
 	require.Equal(t, http.StatusCreated, r.status, string(r.body))
@@ -98,21 +98,21 @@ func TestCertificationFlow(t *testing.T) {
 		require.Equal(t, j.JudgeID == ann.id, j.Certified, j.Name)
 		require.Equal(t, 4, j.ScoresRequired)
 	}
-	scRequireError(t, e.scCertify(ann.token, cat.id, "JUDGE"), 409, "ALREADY_CERTIFIED", "step")
+	requireError(t, e.scCertify(ann.token, cat.id, "JUDGE"), 409, "ALREADY_CERTIFIED", "step")
 	require.Equal(t, 4, tn.count(`SELECT count(*) FROM scores WHERE tenant_id = $1 AND judge_id = $2 AND locked AND certified_at IS NOT NULL`, ann.id))
 
 	// Certified scores are locked, for the judge and for an ADMIN acting for them.
 	r = e.scPut(ann.token, cat.id, map[string]any{"scores": []scCell{{ContestantID: cat.contestants[1], CriterionID: cat.criteria[1], Score: 1}}})
-	scRequireError(t, r, 409, "SCORE_LOCKED", "scores[0].score")
+	requireError(t, r, 409, "SCORE_LOCKED", "scores[0].score")
 	r = e.scPut(tn.admin, cat.id, map[string]any{"judge_id": ann.id, "scores": []scCell{{ContestantID: cat.contestants[1], CriterionID: cat.criteria[1], Score: 1}}})
-	scRequireError(t, r, 409, "SCORE_LOCKED", "scores[0].score")
+	requireError(t, r, 409, "SCORE_LOCKED", "scores[0].score")
 	require.Equal(t, 1, tn.count(`SELECT count(*) FROM scores WHERE tenant_id = $1 AND judge_id = $2 AND score = 6.10`, ann.id))
 
 	// The tally master waits for Bob, and says so.
 	r = e.scCertify(tally, cat.id, "TALLY_MASTER")
-	scRequireError(t, r, 409, "CERTIFICATION_OUT_OF_ORDER", "step")
-	require.Contains(t, scMessage(t, r), "Bob")
-	require.NotContains(t, scMessage(t, r), "Gone")
+	requireError(t, r, 409, "CERTIFICATION_OUT_OF_ORDER", "step")
+	require.Contains(t, errorMessage(t, r), "Bob")
+	require.NotContains(t, errorMessage(t, r), "Gone")
 	e.scFill(bob, cat, func(k, cr int) int64 { return 700 })
 	require.Equal(t, http.StatusCreated, e.scCertify(bob.token, cat.id, "JUDGE").status)
 
@@ -121,15 +121,15 @@ func TestCertificationFlow(t *testing.T) {
 	outOfOrder(board, "BOARD", "TALLY_MASTER")
 
 	// Each step belongs to its role.
-	scRequireError(t, e.scCertify(ann.token, cat.id, "TALLY_MASTER"), 403, "FORBIDDEN", "step")
-	scRequireError(t, e.scCertify(tn.admin, cat.id, "AUDITOR"), 403, "FORBIDDEN", "step")
-	scRequireError(t, e.scCertify(tally, cat.id, "JUDGE"), 403, "NOT_A_JUDGE", "")
-	scRequireError(t, e.do("POST", path, tally, map[string]string{"step": "HEAD_JUDGE"}), 400, "VALIDATION_FAILED", "step")
+	requireError(t, e.scCertify(ann.token, cat.id, "TALLY_MASTER"), 403, "FORBIDDEN", "step")
+	requireError(t, e.scCertify(tn.admin, cat.id, "AUDITOR"), 403, "FORBIDDEN", "step")
+	requireError(t, e.scCertify(tally, cat.id, "JUDGE"), 403, "NOT_A_JUDGE", "")
+	requireError(t, e.do("POST", path, tally, map[string]string{"step": "HEAD_JUDGE"}), 400, "VALIDATION_FAILED", "step")
 
 	r = e.scCertify(tally, cat.id, "TALLY_MASTER")
 	require.Equal(t, http.StatusCreated, r.status, string(r.body))
 	require.True(t, scDecodeState(t, r).step("TALLY_MASTER"))
-	scRequireError(t, e.scCertify(tally, cat.id, "TALLY_MASTER"), 409, "ALREADY_CERTIFIED", "step")
+	requireError(t, e.scCertify(tally, cat.id, "TALLY_MASTER"), 409, "ALREADY_CERTIFIED", "step")
 	outOfOrder(board, "BOARD", "AUDITOR")
 	require.Equal(t, http.StatusCreated, e.scCertify(auditor, cat.id, "AUDITOR").status)
 	r = e.scCertify(board, cat.id, "BOARD")
@@ -146,10 +146,10 @@ func TestCertificationFlow(t *testing.T) {
 	require.Equal(t, 5, tn.auditCount("category.certified"))
 
 	// Revocation: ADMIN or BOARD, with a reason.
-	scRequireError(t, e.do("DELETE", path, tn.admin, map[string]any{}), 400, "VALIDATION_FAILED", "reason")
-	scRequireError(t, e.do("DELETE", path, tn.admin, map[string]any{"reason": "  "}), 400, "VALIDATION_FAILED", "reason")
-	scRequireError(t, e.do("DELETE", path, tally, map[string]any{"reason": "x"}), 403, "FORBIDDEN", "")
-	scRequireError(t, e.do("DELETE", path, ann.token, map[string]any{"reason": "x"}), 403, "FORBIDDEN", "")
+	requireError(t, e.do("DELETE", path, tn.admin, map[string]any{}), 400, "VALIDATION_FAILED", "reason")
+	requireError(t, e.do("DELETE", path, tn.admin, map[string]any{"reason": "  "}), 400, "VALIDATION_FAILED", "reason")
+	requireError(t, e.do("DELETE", path, tally, map[string]any{"reason": "x"}), 403, "FORBIDDEN", "")
+	requireError(t, e.do("DELETE", path, ann.token, map[string]any{"reason": "x"}), 403, "FORBIDDEN", "")
 	require.Zero(t, tn.auditCount("category.certification_revoked"))
 
 	// Without a step, the latest standing step goes: the board's. Scores stay locked.
@@ -160,7 +160,7 @@ func TestCertificationFlow(t *testing.T) {
 	require.True(t, st.step("AUDITOR"))
 	require.Equal(t, "BOARD", st.next())
 	require.Equal(t, 8, tn.count(`SELECT count(*) FROM scores WHERE tenant_id = $1 AND locked`))
-	scRequireError(t, e.do("DELETE", path, board, map[string]any{"reason": "again", "step": "BOARD"}), 409, "NOT_CERTIFIED", "step")
+	requireError(t, e.do("DELETE", path, board, map[string]any{"reason": "again", "step": "BOARD"}), 409, "NOT_CERTIFIED", "step")
 
 	// Revoking Ann's JUDGE step also revokes the later steps given on its strength, and unlocks
 	// her scores only.
@@ -176,7 +176,7 @@ func TestCertificationFlow(t *testing.T) {
 	require.Zero(t, tn.count(`SELECT count(*) FROM scores WHERE tenant_id = $1 AND judge_id = $2 AND (locked OR certified_at IS NOT NULL)`, ann.id))
 	e.scPutOK(ann.token, cat.id, []scCell{{ContestantID: cat.contestants[1], CriterionID: cat.criteria[1], Score: 1}})
 	r = e.scPut(bob.token, cat.id, map[string]any{"scores": []scCell{{ContestantID: cat.contestants[1], CriterionID: cat.criteria[1], Score: 1}}})
-	scRequireError(t, r, 409, "SCORE_LOCKED", "scores[0].score")
+	requireError(t, r, 409, "SCORE_LOCKED", "scores[0].score")
 
 	// The revocations are audited with the reason, and recorded on the certification rows.
 	require.Equal(t, 2, tn.auditCount("category.certification_revoked"))
@@ -192,12 +192,12 @@ func TestCertificationFlow(t *testing.T) {
 	r = e.do("DELETE", path, tn.admin, map[string]any{"reason": "rescore all", "step": "JUDGE"})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Zero(t, tn.count(`SELECT count(*) FROM scores WHERE tenant_id = $1 AND locked`))
-	scRequireError(t, e.do("DELETE", path, tn.admin, map[string]any{"reason": "nothing left"}), 409, "NOT_CERTIFIED", "")
+	requireError(t, e.do("DELETE", path, tn.admin, map[string]any{"reason": "nothing left"}), 409, "NOT_CERTIFIED", "")
 }
 
 func TestCertificationNeedsAssignmentAndContent(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.scNewTenant("certify-edge")
 	ct := tn.contest(tn.event("Show", ""), "Solo", "")
 	empty := tn.category(ct, "Empty", []string{"10"}, 0)
@@ -208,13 +208,13 @@ func TestCertificationNeedsAssignmentAndContent(t *testing.T) {
 	tally, _ := tn.user(auth.TallyMaster)
 
 	// Nothing to certify in a category without contestants.
-	scRequireError(t, e.scCertify(j.token, empty.id, "JUDGE"), 409, "SCORES_INCOMPLETE", "")
+	requireError(t, e.scCertify(j.token, empty.id, "JUDGE"), 409, "SCORES_INCOMPLETE", "")
 	// A judge without a usable assignment may not certify.
-	scRequireError(t, e.scCertify(j.token, cat.id, "JUDGE"), 403, "NOT_ASSIGNED", "")
-	scRequireError(t, e.scCertify(other.token, cat.id, "JUDGE"), 403, "NOT_ASSIGNED", "")
+	requireError(t, e.scCertify(j.token, cat.id, "JUDGE"), 403, "NOT_ASSIGNED", "")
+	requireError(t, e.scCertify(other.token, cat.id, "JUDGE"), 403, "NOT_ASSIGNED", "")
 	// No judge assigned at all: the tally master has nothing to certify.
 	r := e.scCertify(tally, cat.id, "TALLY_MASTER")
-	scRequireError(t, r, 409, "CERTIFICATION_OUT_OF_ORDER", "step")
-	require.Contains(t, scMessage(t, r), "no judge")
+	requireError(t, r, 409, "CERTIFICATION_OUT_OF_ORDER", "step")
+	require.Contains(t, errorMessage(t, r), "no judge")
 	require.Zero(t, tn.count(`SELECT count(*) FROM category_certifications WHERE tenant_id = $1`))
 }

@@ -2,14 +2,10 @@ package api_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/stretchr/testify/require"
@@ -100,7 +96,7 @@ type lockCall struct {
 // results) fails the test: a route added without the guard cannot go unnoticed.
 func TestCertifiedCategoryRefusesEveryMutatingRoute(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	lc := newLockedCategory(t, e)
 	tn, cat, ann := lc.tn, lc.cat, lc.judges[0]
 	before := lc.frozenViews(e)
@@ -182,9 +178,8 @@ func TestCertifiedCategoryRefusesEveryMutatingRoute(t *testing.T) {
 		"DELETE /api/v1/audience-links/{id}":           "revokes an audience link",
 	}
 
-	srv := api.New(api.Deps{DB: e.db, Store: e.store, TokenTTL: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	covered := 0
-	for _, pattern := range api.RoutePatterns(srv) {
+	for _, pattern := range e.server.Routes() {
 		method, _, _ := strings.Cut(pattern, " ")
 		if method == http.MethodGet || method == http.MethodHead {
 			continue
@@ -203,7 +198,7 @@ func TestCertifiedCategoryRefusesEveryMutatingRoute(t *testing.T) {
 			code, _ := r.errorCode(t)
 			require.Equal(t, c.code, code, "%s %s: %s", method, c.path, r.body)
 			if code == certified || code == "SCORE_LOCKED" {
-				msg := scMessage(t, r)
+				msg := errorMessage(t, r)
 				require.True(t, strings.Contains(msg, "BOARD step") || strings.Contains(msg, "JUDGE step"), "the standing step is named: %s", msg)
 			}
 			require.Equal(t, before, lc.frozenViews(e), "%s %s changed the certified results", method, c.path)
@@ -219,6 +214,6 @@ func TestCertifiedCategoryRefusesEveryMutatingRoute(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	// The judges' own certifications still stand: their inputs stay frozen.
 	r = e.do("PATCH", "/api/v1/assignments/"+lc.assignments[0], tn.admin, map[string]any{"status": "CANCELLED"})
-	scRequireError(t, r, http.StatusConflict, certified, "")
-	require.Contains(t, scMessage(t, r), "JUDGE step")
+	requireError(t, r, http.StatusConflict, certified, "")
+	require.Contains(t, errorMessage(t, r), "JUDGE step")
 }

@@ -16,9 +16,9 @@ import (
 
 func TestContestsCRUD(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tok := e.tenant("contests")
-	tenantID := e.compTenantID("contests")
+	tenantID := e.tenantID("contests")
 	ev := e.createEvent(tok, "Gala", time.Date(2026, 6, 1, 18, 0, 0, 0, time.UTC))
 	base := "/api/v1/events/" + ev + "/contests"
 
@@ -64,15 +64,15 @@ func TestContestsCRUD(t *testing.T) {
 	r = e.do("DELETE", "/api/v1/contests/"+id, tok, nil)
 	require.Equal(t, http.StatusNoContent, r.status, string(r.body))
 	require.Empty(t, r.body)
-	compRequireError(t, e.do("GET", "/api/v1/contests/"+id, tok, nil), 404, "NOT_FOUND", "")
-	compRequireError(t, e.do("DELETE", "/api/v1/contests/"+id, tok, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/contests/"+id, tok, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("DELETE", "/api/v1/contests/"+id, tok, nil), 404, "NOT_FOUND", "")
 	require.Equal(t, ids[1:], e.compListAll(tok, base, 3))
 
 	// One audit row per write, with the actor and what changed.
 	require.Equal(t, 1, e.compAudits(tenantID, "contest", id, "contest.created"))
 	require.Equal(t, 2, e.compAudits(tenantID, "contest", id, "contest.updated"))
 	require.Equal(t, 1, e.compAudits(tenantID, "contest", id, "contest.deleted"))
-	admin := e.compUserID(tok)
+	admin := e.userID(tok)
 	require.Equal(t, 1, e.compCount(tenantID, `SELECT count(*) FROM audit_logs WHERE tenant_id = $1 AND entity_id = $2 AND action = 'contest.updated'
 		AND actor_user_id = $3 AND data->'before'->>'name' = 'Solo' AND data->'after'->>'name' = 'Solo 2026'
 		AND request_id IS NOT NULL`, id, admin))
@@ -80,7 +80,7 @@ func TestContestsCRUD(t *testing.T) {
 
 func TestCategoriesCRUD(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	c := e.buildCompTree("categories")
 	base := "/api/v1/contests/" + c.contest + "/categories"
 
@@ -115,7 +115,7 @@ func TestCategoriesCRUD(t *testing.T) {
 	require.Equal(t, "Dance!", r.json(t)["name"])
 
 	require.Equal(t, http.StatusNoContent, e.do("DELETE", "/api/v1/categories/"+id, c.token, nil).status)
-	compRequireError(t, e.do("GET", "/api/v1/categories/"+id, c.token, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/categories/"+id, c.token, nil), 404, "NOT_FOUND", "")
 	require.Equal(t, slices.Delete(slices.Clone(ids), 1, 2), e.compListAll(c.token, base, 50))
 
 	require.Equal(t, 1, e.compAudits(c.tenantID, "category", id, "category.created"))
@@ -125,7 +125,7 @@ func TestCategoriesCRUD(t *testing.T) {
 
 func TestCriteriaCRUD(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	c := e.buildCompTree("criteria")
 	base := "/api/v1/categories/" + c.category + "/criteria"
 
@@ -150,8 +150,8 @@ func TestCriteriaCRUD(t *testing.T) {
 	require.Equal(t, 20.0, e.compGet(c.token, "/api/v1/criteria/"+stage)["max_score"])
 
 	require.Equal(t, http.StatusNoContent, e.do("DELETE", "/api/v1/criteria/"+rhythm, c.token, nil).status)
-	compRequireError(t, e.do("GET", "/api/v1/criteria/"+rhythm, c.token, nil), 404, "NOT_FOUND", "")
-	compRequireError(t, e.do("PATCH", "/api/v1/criteria/"+rhythm, c.token, map[string]any{"name": "x"}), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/criteria/"+rhythm, c.token, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("PATCH", "/api/v1/criteria/"+rhythm, c.token, map[string]any{"name": "x"}), 404, "NOT_FOUND", "")
 	require.Equal(t, []string{stage, diction, c.criterion}, e.compListAll(c.token, base, 50))
 
 	require.Equal(t, 1, e.compAudits(c.tenantID, "criterion", rhythm, "criterion.created"))
@@ -161,7 +161,7 @@ func TestCriteriaCRUD(t *testing.T) {
 
 func TestContestantsCRUD(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	c := e.buildCompTree("contestants")
 
 	r := e.do("POST", "/api/v1/contestants", c.token, map[string]any{"name": "Grace Hopper", "number": 12, "email": "Grace@Example.COM", "bio": "Admiral"})
@@ -177,8 +177,8 @@ func TestContestantsCRUD(t *testing.T) {
 		ids = append(ids, e.compCreate(c.token, "/api/v1/contestants", map[string]any{"name": fmt.Sprintf("Dancer %d", i)}))
 	}
 	// Many contestants may have no number; a number is unique within the tenant.
-	compRequireError(t, e.do("POST", "/api/v1/contestants", c.token, map[string]any{"name": "Copy", "number": 12}), 409, "CONFLICT", "number")
-	compRequireError(t, e.do("PATCH", "/api/v1/contestants/"+ids[2], c.token, map[string]any{"number": 7}), 409, "CONFLICT", "number")
+	requireError(t, e.do("POST", "/api/v1/contestants", c.token, map[string]any{"name": "Copy", "number": 12}), 409, "CONFLICT", "number")
+	requireError(t, e.do("PATCH", "/api/v1/contestants/"+ids[2], c.token, map[string]any{"number": 7}), 409, "CONFLICT", "number")
 
 	// Lists go in id order (the keyset index), in pages.
 	sorted := slices.Sorted(slices.Values(ids))
@@ -215,13 +215,13 @@ func TestContestantsCRUD(t *testing.T) {
 	require.Equal(t, sorted, e.compListAll(c.token, "/api/v1/categories/"+c.category+"/contestants", 2))
 
 	// An entered contestant cannot be deleted; withdrawn, it can.
-	compRequireError(t, e.do("DELETE", "/api/v1/contestants/"+gid, c.token, nil), 409, "IN_USE", "")
+	requireError(t, e.do("DELETE", "/api/v1/contestants/"+gid, c.token, nil), 409, "IN_USE", "")
 	require.Equal(t, http.StatusNoContent, e.do("DELETE", entry, c.token, nil).status)
-	compRequireError(t, e.do("DELETE", entry, c.token, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("DELETE", entry, c.token, nil), 404, "NOT_FOUND", "")
 	require.Equal(t, 1, e.compAudits(c.tenantID, "contestant", gid, "contestant.withdrawn"))
 	require.NotContains(t, e.compListAll(c.token, "/api/v1/categories/"+c.category+"/contestants", 50), gid)
 	require.Equal(t, http.StatusNoContent, e.do("DELETE", "/api/v1/contestants/"+gid, c.token, nil).status)
-	compRequireError(t, e.do("GET", "/api/v1/contestants/"+gid, c.token, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/contestants/"+gid, c.token, nil), 404, "NOT_FOUND", "")
 
 	require.Equal(t, 1, e.compAudits(c.tenantID, "contestant", gid, "contestant.created"))
 	require.Equal(t, 2, e.compAudits(c.tenantID, "contestant", gid, "contestant.updated"))
@@ -230,10 +230,10 @@ func TestContestantsCRUD(t *testing.T) {
 
 func TestJudgesCRUD(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	c := e.buildCompTree("judges")
 	judgeUser := e.addUser("judges", auth.Judge)
-	uid := e.compUserID(judgeUser)
+	uid := e.userID(judgeUser)
 
 	r := e.do("POST", "/api/v1/judges", c.token, map[string]any{"name": "Simon", "email": "Simon@Judges.test", "is_head_judge": true, "user_id": uid})
 	require.Equal(t, http.StatusCreated, r.status, string(r.body))
@@ -247,9 +247,9 @@ func TestJudgesCRUD(t *testing.T) {
 	require.Equal(t, jid, e.compGet(judgeUser, "/api/v1/auth/me")["judge_id"])
 
 	// One judge per user; the user must be one of the tenant's.
-	compRequireError(t, e.do("POST", "/api/v1/judges", c.token, map[string]any{"name": "Twin", "user_id": uid}), 409, "CONFLICT", "user_id")
-	compRequireError(t, e.do("PATCH", "/api/v1/judges/"+c.judge, c.token, map[string]any{"user_id": uid}), 409, "CONFLICT", "user_id")
-	compRequireError(t, e.do("POST", "/api/v1/judges", c.token, map[string]any{"name": "Ghost", "user_id": "00000000-0000-0000-0000-000000000001"}), 404, "NOT_FOUND", "user_id")
+	requireError(t, e.do("POST", "/api/v1/judges", c.token, map[string]any{"name": "Twin", "user_id": uid}), 409, "CONFLICT", "user_id")
+	requireError(t, e.do("PATCH", "/api/v1/judges/"+c.judge, c.token, map[string]any{"user_id": uid}), 409, "CONFLICT", "user_id")
+	requireError(t, e.do("POST", "/api/v1/judges", c.token, map[string]any{"name": "Ghost", "user_id": "00000000-0000-0000-0000-000000000001"}), 404, "NOT_FOUND", "user_id")
 
 	ids := []string{c.judge, jid}
 	for i := range 3 {
@@ -275,7 +275,7 @@ func TestJudgesCRUD(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 
 	require.Equal(t, http.StatusNoContent, e.do("DELETE", "/api/v1/judges/"+jid, c.token, nil).status)
-	compRequireError(t, e.do("GET", "/api/v1/judges/"+jid, c.token, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/judges/"+jid, c.token, nil), 404, "NOT_FOUND", "")
 	require.Equal(t, 1, e.compAudits(c.tenantID, "judge", jid, "judge.created"))
 	require.Equal(t, 1, e.compAudits(c.tenantID, "judge", jid, "judge.updated"))
 	require.Equal(t, 1, e.compAudits(c.tenantID, "judge", jid, "judge.deleted"))
@@ -283,7 +283,7 @@ func TestJudgesCRUD(t *testing.T) {
 
 func TestAssignmentsCRUD(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	c := e.buildCompTree("assignments")
 	cat2 := e.compCreate(c.token, "/api/v1/contests/"+c.contest+"/categories", map[string]any{"name": "Duet"})
 	judge2 := e.compCreate(c.token, "/api/v1/judges", map[string]any{"name": "Second"})
@@ -303,7 +303,7 @@ func TestAssignmentsCRUD(t *testing.T) {
 	all := []string{c.assignment, aid, a3, a4}
 
 	// One assignment per judge and category.
-	compRequireError(t, e.do("POST", "/api/v1/assignments", c.token, map[string]any{"judge_id": judge2, "category_id": c.category}), 409, "CONFLICT", "category_id")
+	requireError(t, e.do("POST", "/api/v1/assignments", c.token, map[string]any{"judge_id": judge2, "category_id": c.category}), 409, "CONFLICT", "category_id")
 
 	sorted := func(ids ...string) []string { return slices.Sorted(slices.Values(ids)) }
 	require.Equal(t, sorted(all...), e.compListAll(c.token, "/api/v1/assignments", 3))
@@ -321,8 +321,8 @@ func TestAssignmentsCRUD(t *testing.T) {
 	require.Equal(t, "CANCELLED", e.compGet(c.token, "/api/v1/assignments/"+c.assignment)["status"])
 
 	require.Equal(t, http.StatusNoContent, e.do("DELETE", "/api/v1/assignments/"+aid, c.token, nil).status)
-	compRequireError(t, e.do("GET", "/api/v1/assignments/"+aid, c.token, nil), 404, "NOT_FOUND", "")
-	compRequireError(t, e.do("PATCH", "/api/v1/assignments/"+aid, c.token, map[string]any{"status": "ACTIVE"}), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/assignments/"+aid, c.token, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("PATCH", "/api/v1/assignments/"+aid, c.token, map[string]any{"status": "ACTIVE"}), 404, "NOT_FOUND", "")
 	require.Equal(t, []string{a4}, e.compListAll(c.token, "/api/v1/judges/"+judge2+"/assignments", 10))
 	// Deleted, the pair may be assigned again.
 	e.compCreate(c.token, "/api/v1/assignments", map[string]any{"judge_id": judge2, "category_id": c.category})
@@ -345,7 +345,7 @@ func competitionRowCounts(e *env, tenantIDs ...string) map[string]int {
 
 func TestCompetitionValidation(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	c := e.buildCompTree("valid")
 	before := competitionRowCounts(e, c.tenantID)
 	forged := base64.RawURLEncoding.EncodeToString([]byte(`{"i":"x' OR 1=1"}`))
@@ -412,7 +412,7 @@ func TestCompetitionValidation(t *testing.T) {
 			if tc.body != "" {
 				body = tc.body
 			}
-			compRequireError(t, e.do(tc.method, tc.path, c.token, body), tc.status, tc.code, tc.field)
+			requireError(t, e.do(tc.method, tc.path, c.token, body), tc.status, tc.code, tc.field)
 		})
 	}
 	// Nothing was written by any refused request, not even an audit row.
@@ -476,7 +476,7 @@ func competitionReads(c compTree) []string {
 
 func TestCompetitionRoles(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	c := e.buildCompTree("roles")
 	judge := e.addUser("roles", auth.Judge)
 	readers := map[auth.Role]string{auth.Judge: judge}
@@ -486,10 +486,10 @@ func TestCompetitionRoles(t *testing.T) {
 	before := competitionRowCounts(e, c.tenantID)
 
 	// Every write route refuses a JUDGE (and the other non-writer roles), and writes nothing.
-	for _, w := range competitionWrites(c, e.compUserID(judge)) {
+	for _, w := range competitionWrites(c, e.userID(judge)) {
 		for role, tok := range readers {
 			r := e.do(w.method, w.path, tok, w.body)
-			compRequireError(t, r, http.StatusForbidden, "FORBIDDEN", "", "%s %s as %s", w.method, w.path, role)
+			requireError(t, r, http.StatusForbidden, "FORBIDDEN", "", "%s %s as %s", w.method, w.path, role)
 		}
 		// No token at all: 401.
 		require.Equal(t, http.StatusUnauthorized, e.do(w.method, w.path, "", w.body).status, "%s %s", w.method, w.path)
@@ -516,10 +516,10 @@ func TestCompetitionRoles(t *testing.T) {
 
 func TestCompetitionCrossTenant(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	a := e.buildCompTree("alpha")
 	b := e.buildCompTree("bravo")
-	bUser := e.compUserID(e.addUser("bravo", auth.Judge))
+	bUser := e.userID(e.addUser("bravo", auth.Judge))
 
 	snapshot := func() map[string]string {
 		out := map[string]string{}
@@ -538,13 +538,13 @@ func TestCompetitionCrossTenant(t *testing.T) {
 		if w.method == "POST" && (strings.HasSuffix(w.path, "/contestants") || strings.HasSuffix(w.path, "/judges") || strings.HasSuffix(w.path, "/assignments")) {
 			continue // no id in the path: tried with ids in the body below
 		}
-		compRequireError(t, e.do(w.method, w.path, a.token, w.body), 404, "NOT_FOUND", "", "%s %s", w.method, w.path)
+		requireError(t, e.do(w.method, w.path, a.token, w.body), 404, "NOT_FOUND", "", "%s %s", w.method, w.path)
 	}
 	for _, path := range competitionReads(b) {
 		if path == "/api/v1/contestants" || path == "/api/v1/judges" || path == "/api/v1/assignments" {
 			continue
 		}
-		compRequireError(t, e.do("GET", path, a.token, nil), 404, "NOT_FOUND", "", "GET %s", path)
+		requireError(t, e.do("GET", path, a.token, nil), 404, "NOT_FOUND", "", "GET %s", path)
 	}
 	// Mixed: one id of each tenant.
 	for _, w := range []struct{ method, path string }{
@@ -552,13 +552,13 @@ func TestCompetitionCrossTenant(t *testing.T) {
 		{"PUT", "/api/v1/categories/" + b.category + "/contestants/" + a.contestant},
 		{"DELETE", "/api/v1/categories/" + a.category + "/contestants/" + b.contestant},
 	} {
-		compRequireError(t, e.do(w.method, w.path, a.token, nil), 404, "NOT_FOUND", "", "%s %s", w.method, w.path)
+		requireError(t, e.do(w.method, w.path, a.token, nil), 404, "NOT_FOUND", "", "%s %s", w.method, w.path)
 	}
 	// Ids in the body: 404 naming the field.
-	compRequireError(t, e.do("POST", "/api/v1/assignments", a.token, map[string]any{"judge_id": b.judge, "category_id": a.category}), 404, "NOT_FOUND", "judge_id")
-	compRequireError(t, e.do("POST", "/api/v1/assignments", a.token, map[string]any{"judge_id": a.judge, "category_id": b.category}), 404, "NOT_FOUND", "category_id")
-	compRequireError(t, e.do("POST", "/api/v1/judges", a.token, map[string]any{"name": "Spy", "user_id": bUser}), 404, "NOT_FOUND", "user_id")
-	compRequireError(t, e.do("PATCH", "/api/v1/judges/"+a.judge, a.token, map[string]any{"user_id": bUser}), 404, "NOT_FOUND", "user_id")
+	requireError(t, e.do("POST", "/api/v1/assignments", a.token, map[string]any{"judge_id": b.judge, "category_id": a.category}), 404, "NOT_FOUND", "judge_id")
+	requireError(t, e.do("POST", "/api/v1/assignments", a.token, map[string]any{"judge_id": a.judge, "category_id": b.category}), 404, "NOT_FOUND", "category_id")
+	requireError(t, e.do("POST", "/api/v1/judges", a.token, map[string]any{"name": "Spy", "user_id": bUser}), 404, "NOT_FOUND", "user_id")
+	requireError(t, e.do("PATCH", "/api/v1/judges/"+a.judge, a.token, map[string]any{"user_id": bUser}), 404, "NOT_FOUND", "user_id")
 
 	// Tenant-wide lists and filters show only the caller's rows.
 	require.Equal(t, []string{a.contestant}, e.compListAll(a.token, "/api/v1/contestants", 10))
@@ -574,7 +574,7 @@ func TestCompetitionCrossTenant(t *testing.T) {
 
 func TestCompetitionDeleteInUse(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	c := e.buildCompTree("inuse")
 	e.compInsertScore(c, "8.5")
 	entry := "/api/v1/categories/" + c.category + "/contestants/" + c.contestant
@@ -591,7 +591,7 @@ func TestCompetitionDeleteInUse(t *testing.T) {
 	before := competitionRowCounts(e, c.tenantID)
 	for _, path := range deletes {
 		r := e.do("DELETE", path, c.token, nil)
-		compRequireError(t, r, http.StatusConflict, "IN_USE", "", "DELETE %s", path)
+		requireError(t, r, http.StatusConflict, "IN_USE", "", "DELETE %s", path)
 		require.NotEmpty(t, r.json(t)["error"].(map[string]any)["message"])
 	}
 	// Everything is still there: nothing cascaded, no audit row.
@@ -603,7 +603,7 @@ func TestCompetitionDeleteInUse(t *testing.T) {
 	require.Equal(t, []string{c.contestant}, e.compListAll(c.token, "/api/v1/categories/"+c.category+"/contestants", 10))
 
 	// max_score may not drop below a score already given.
-	compRequireError(t, e.do("PATCH", "/api/v1/criteria/"+c.criterion, c.token, map[string]any{"max_score": 8.49}), 409, "MAX_SCORE_BELOW_SCORES", "max_score")
+	requireError(t, e.do("PATCH", "/api/v1/criteria/"+c.criterion, c.token, map[string]any{"max_score": 8.49}), 409, "MAX_SCORE_BELOW_SCORES", "max_score")
 	require.Equal(t, http.StatusOK, e.do("PATCH", "/api/v1/criteria/"+c.criterion, c.token, map[string]any{"max_score": 8.5}).status)
 
 	// Once the score is gone, the same deletes succeed, children first, each audited.
@@ -627,7 +627,7 @@ func TestCompetitionDeleteInUse(t *testing.T) {
 
 func TestCompetitionDeleteRefusedByOtherRows(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	c := e.buildCompTree("deps")
 	// No scores yet: a judge with an assignment, a category with criteria, a contest with
 	// categories are still refused rather than cascaded.
@@ -637,7 +637,7 @@ func TestCompetitionDeleteRefusedByOtherRows(t *testing.T) {
 		"/api/v1/contests/" + c.contest,
 		"/api/v1/contestants/" + c.contestant,
 	} {
-		compRequireError(t, e.do("DELETE", path, c.token, nil), http.StatusConflict, "IN_USE", "", path)
+		requireError(t, e.do("DELETE", path, c.token, nil), http.StatusConflict, "IN_USE", "", path)
 	}
 	r := e.do("DELETE", "/api/v1/judges/"+c.judge, c.token, nil)
 	require.Contains(t, r.json(t)["error"].(map[string]any)["message"], "assignments")

@@ -10,17 +10,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-func (s *Server) contestantRoutes() {
-	s.handle("GET /api/v1/contestants", signedIn, s.listContestants)
-	s.handle("POST /api/v1/contestants", writers, s.createContestant)
-	s.handle("GET /api/v1/contestants/{id}", signedIn, s.getContestant)
-	s.handle("PATCH /api/v1/contestants/{id}", writers, s.updateContestant)
-	s.handle("DELETE /api/v1/contestants/{id}", writers, s.deleteContestant)
-	s.handle("GET /api/v1/categories/{id}/contestants", signedIn, s.listEntries)
-	s.handle("PUT /api/v1/categories/{id}/contestants/{contestant_id}", writers, s.enterContestant)
-	s.handle("DELETE /api/v1/categories/{id}/contestants/{contestant_id}", writers, s.withdrawContestant)
-}
-
 // contestantRequest is the body of POST and PATCH; null (or "" for email) clears number and email.
 type contestantRequest struct {
 	Name   *string          `json:"name"`

@@ -6,14 +6,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-func (s *Server) criterionRoutes() {
-	s.handle("GET /api/v1/categories/{id}/criteria", signedIn, s.listCriteria)
-	s.handle("POST /api/v1/categories/{id}/criteria", writers, s.createCriterion)
-	s.handle("GET /api/v1/criteria/{id}", signedIn, s.getCriterion)
-	s.handle("PATCH /api/v1/criteria/{id}", writers, s.updateCriterion)
-	s.handle("DELETE /api/v1/criteria/{id}", writers, s.deleteCriterion)
-}
-
 const (
 	// max_score is numeric(8, 2): below 10^6.
 	maxScoreLimit = 1_000_000

@@ -2,57 +2,25 @@ package api_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/health"
-	"github.com/eventmanager/eventmanager/internal/metrics"
-	"github.com/eventmanager/eventmanager/internal/store"
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/eventmanager/eventmanager/internal/querywindow"
 	"github.com/stretchr/testify/require"
 )
 
-// newHealthEnv is newEnv with the database health checker wired in.
-func newHealthEnv(t *testing.T) *env {
-	t.Helper()
-	settings, err := config.ParseDatabaseURL(dbtest.ServiceURL(t, dbtest.NewDatabase(t)))
-	require.NoError(t, err)
-	return newHealthEnvWith(t, settings, nil)
-}
-
-// newHealthEnvWith serves the API on settings' database, with a checker of checked (the same
-// database when nil) that reports no query traffic and this server's pool timeouts, as serve does.
-func newHealthEnvWith(t *testing.T, settings config.Database, checked *db.DB) *env {
-	t.Helper()
-	queries := metrics.NewQueries(prometheus.NewRegistry())
-	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts, Observer: queries})
-	require.NoError(t, err)
-	t.Cleanup(d.Close)
-	if checked == nil {
-		checked = d
-	}
-	st := store.New(d)
-	lat := func(db.Class) health.Latency { return health.Latency{} }
-	checker := health.New(checked, lat, health.Thresholds{}).WithPoolTimeouts(queries.PoolTimeouts)
-	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Health: checker})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, db: d, store: st}
-}
+// noTraffic is a query window that saw no queries: the health tests judge the database alone.
+func noTraffic(db.Class) querywindow.Latency { return querywindow.Latency{} }
 
 func TestDatabaseHealth(t *testing.T) {
 	t.Parallel()
-	e := newHealthEnv(t)
+	e := newEnv(t, withHealth(health.Thresholds{}, nil, noTraffic))
 	admin := e.tenant("healthy")
 	judge := e.addUser("healthy", auth.Judge)
 	operator := e.addUser("healthy", auth.SuperAdmin)
@@ -97,7 +65,7 @@ func TestDatabaseHealthUnhealthyIs503(t *testing.T) {
 	down, err := db.Open(nowhere, db.Options{Timeouts: testTimeouts})
 	require.NoError(t, err)
 	t.Cleanup(down.Close)
-	e := newHealthEnvWith(t, settings, down)
+	e := newEnv(t, withSettings(settings), withHealth(health.Thresholds{}, down, noTraffic))
 	e.tenant("unhealthy")
 	operator := e.addUser("unhealthy", auth.SuperAdmin)
 
@@ -126,7 +94,7 @@ func TestDatabaseHealthWhileDatabaseIsDown(t *testing.T) {
 	// that depend on traffic (the hit ratios) do not judge under 10000 block accesses, and the
 	// table checks under 10000 rows. If the machine's own noise ever made this flaky, inject
 	// thresholds here and say so.
-	e := newHealthEnvWith(t, settings, nil)
+	e := newEnv(t, withSettings(settings), withHealth(health.Thresholds{}, nil, noTraffic))
 	e.tenant("lazarus")
 	operator := e.addUser("lazarus", auth.SuperAdmin)
 	r := e.do("GET", "/api/v1/admin/database/health", operator, nil)
@@ -157,7 +125,7 @@ func TestDatabaseHealthWhileDatabaseIsDown(t *testing.T) {
 
 func TestDatabaseMetrics(t *testing.T) {
 	t.Parallel()
-	e := newHealthEnv(t)
+	e := newEnv(t, withHealth(health.Thresholds{}, nil, noTraffic))
 	admin := e.tenant("metered")
 	judge := e.addUser("metered", auth.Judge)
 	operator := e.addUser("metered", auth.SuperAdmin)
@@ -228,7 +196,7 @@ func TestDatabaseMetrics(t *testing.T) {
 // Without a checker the routes do not exist.
 func TestDatabaseHealthLeftOutWithoutChecker(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	e.tenant("nochecker")
 	operator := e.addUser("nochecker", auth.SuperAdmin)
 	for _, path := range []string{"/api/v1/admin/database/health", "/api/v1/admin/database/metrics"} {

@@ -6,24 +6,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/google/uuid"
 )
-
-var (
-	// Deductions change results: ADMIN or TALLY_MASTER enter them (SUPER_ADMIN may do what ADMIN may).
-	deductionWriters = access(auth.Allow(auth.SuperAdmin, auth.Admin, auth.TallyMaster))
-	// Reading them is for the people who run or check the competition, not for judges, emcees or
-	// contestants (contestants see the deductions in certified results).
-	deductionReaders = access(auth.Allow(auth.SuperAdmin, auth.Admin, auth.Organizer, auth.Board, auth.TallyMaster, auth.Auditor))
-)
-
-func (s *Server) deductionRoutes() {
-	s.handle("GET /api/v1/categories/{id}/deductions", deductionReaders, s.listDeductions)
-	s.handle("POST /api/v1/categories/{id}/deductions", deductionWriters, s.createDeduction)
-	s.handle("DELETE /api/v1/deductions/{id}", deductionWriters, s.deleteDeduction)
-}
 
 func (s *Server) listDeductions(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")

@@ -7,12 +7,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-func (s *Server) deviceRoutes() {
-	// The judge's own device reports; the handler checks the assignment.
-	s.handle("PUT /api/v1/categories/{id}/device", signedIn, s.reportDevice)
-	s.handle("GET /api/v1/categories/{id}/devices", boardReaders, s.listDevices)
-}
-
 type deviceRequest struct {
 	Queued *int `json:"queued"`
 }

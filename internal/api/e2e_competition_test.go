@@ -167,14 +167,25 @@ func TestE2ECompetition(t *testing.T) {
 }
 
 func testE2ECompetition(t *testing.T, mode bouncertest.Mode) {
-	e := newEnvVia(t, mode, nil)
+	e := newEnv(t, viaMode(mode))
 	admin := e.tenant(e2eSlug)
 
+	// Each phase builds on the ones before; the first that fails stops the test.
+	phase := func(name string, f func(t *testing.T, e *env)) {
+		t.Helper()
+		if !t.Run(name, func(t *testing.T) { f(t, e.in(t)) }) {
+			t.FailNow()
+		}
+	}
+
 	// The admin creates the staff; each signs in with the password the admin chose.
-	organizer, _ := e.e2eStaff(admin, "organizer@e2e.test", "Olive Organizer", "ORGANIZER")
-	tally, tallyID := e.e2eStaff(admin, "tally@e2e.test", "Tess Tally", "TALLY_MASTER")
-	auditor, auditorID := e.e2eStaff(admin, "auditor@e2e.test", "Aldo Auditor", "AUDITOR")
-	board, boardID := e.e2eStaff(admin, "board@e2e.test", "Bea Board", "BOARD")
+	var organizer, tally, tallyID, auditor, auditorID, board, boardID string
+	phase("admin creates the staff", func(t *testing.T, e *env) {
+		organizer, _ = e.e2eStaff(admin, "organizer@e2e.test", "Olive Organizer", "ORGANIZER")
+		tally, tallyID = e.e2eStaff(admin, "tally@e2e.test", "Tess Tally", "TALLY_MASTER")
+		auditor, auditorID = e.e2eStaff(admin, "auditor@e2e.test", "Aldo Auditor", "AUDITOR")
+		board, boardID = e.e2eStaff(admin, "board@e2e.test", "Bea Board", "BOARD")
+	})
 
 	c := &e2eComp{
 		eventName: "National Finals",
@@ -195,269 +206,298 @@ func testE2ECompetition(t *testing.T, mode bouncertest.Mode) {
 	}
 
 	// The organiser builds the event, its contests (scoring type set by PATCH), categories and criteria.
-	c.eventID = e.createEvent(organizer, c.eventName, time.Date(2026, 9, 12, 18, 0, 0, 0, time.UTC))
-	for i := range c.contests {
-		ct := &c.contests[i]
-		ct.id = e.e2eCreate(organizer, "/api/v1/events/"+c.eventID+"/contests", map[string]any{"name": ct.name})
-		r := e.do("PATCH", "/api/v1/contests/"+ct.id, organizer, map[string]any{"scoring_type": ct.scoring})
-		require.Equal(t, http.StatusOK, r.status, string(r.body))
-		require.Equal(t, ct.scoring, r.json(t)["scoring_type"])
-	}
-	for _, cat := range c.cats {
-		cat.id = e.e2eCreate(organizer, "/api/v1/contests/"+c.contests[cat.contest].id+"/categories",
-			map[string]any{"name": cat.name, "time_limit_seconds": 240})
-		for k, m := range cat.maxes {
-			cat.criteria = append(cat.criteria, e.e2eCreate(organizer, "/api/v1/categories/"+cat.id+"/criteria",
-				map[string]any{"name": fmt.Sprintf("%s criterion %d", cat.name, k+1), "max_score": json.RawMessage(e2eDec(m)), "position": k}))
+	phase("organiser builds the competition", func(t *testing.T, e *env) {
+		c.eventID = e.createEvent(organizer, c.eventName, time.Date(2026, 9, 12, 18, 0, 0, 0, time.UTC))
+		for i := range c.contests {
+			ct := &c.contests[i]
+			ct.id = e.e2eCreate(organizer, "/api/v1/events/"+c.eventID+"/contests", map[string]any{"name": ct.name})
+			r := e.do("PATCH", "/api/v1/contests/"+ct.id, organizer, map[string]any{"scoring_type": ct.scoring})
+			require.Equal(t, http.StatusOK, r.status, string(r.body))
+			require.Equal(t, ct.scoring, r.json(t)["scoring_type"])
 		}
-	}
+		for _, cat := range c.cats {
+			cat.id = e.e2eCreate(organizer, "/api/v1/contests/"+c.contests[cat.contest].id+"/categories",
+				map[string]any{"name": cat.name, "time_limit_seconds": 240})
+			for k, m := range cat.maxes {
+				cat.criteria = append(cat.criteria, e.e2eCreate(organizer, "/api/v1/categories/"+cat.id+"/criteria",
+					map[string]any{"name": fmt.Sprintf("%s criterion %d", cat.name, k+1), "max_score": json.RawMessage(e2eDec(m)), "position": k}))
+			}
+		}
 
-	// Ten contestants, entered into the categories.
-	for i, name := range []string{"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Radia"} {
-		c.contestants = append(c.contestants, e2eContestant{name: name, number: i + 1,
-			id: e.e2eCreate(organizer, "/api/v1/contestants", map[string]any{"name": name, "number": i + 1})})
-	}
-	for _, cat := range c.cats {
-		for _, k := range cat.entrants {
-			r := e.do("PUT", "/api/v1/categories/"+cat.id+"/contestants/"+c.contestants[k].id, organizer, nil)
-			require.Equal(t, http.StatusCreated, r.status, string(r.body))
+		// Ten contestants, entered into the categories.
+		for i, name := range []string{"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Margaret", "Radia"} {
+			c.contestants = append(c.contestants, e2eContestant{name: name, number: i + 1,
+				id: e.e2eCreate(organizer, "/api/v1/contestants", map[string]any{"name": name, "number": i + 1})})
 		}
-	}
+		for _, cat := range c.cats {
+			for _, k := range cat.entrants {
+				r := e.do("PUT", "/api/v1/categories/"+cat.id+"/contestants/"+c.contestants[k].id, organizer, nil)
+				require.Equal(t, http.StatusCreated, r.status, string(r.body))
+			}
+		}
+
+	})
 
 	// Five judges, each acted by a JUDGE user: three linked by the judge's user_id (organiser), two by
 	// the user's judge_id (admin).
-	for j := range 5 {
-		email := fmt.Sprintf("judge%d@e2e.test", j+1)
-		r := e.do("POST", "/api/v1/users", admin, map[string]any{"email": email, "name": fmt.Sprintf("Judge user %d", j+1), "role": "JUDGE", "password": testPassword})
-		require.Equal(t, http.StatusCreated, r.status, string(r.body))
-		jd := e2eJudge{name: fmt.Sprintf("Judge %d", j+1), email: email, userID: r.json(t)["id"].(string)}
-		body := map[string]any{"name": jd.name, "email": email, "is_head_judge": j == 0}
-		if j < 3 {
-			body["user_id"] = jd.userID
+	phase("judges are linked, assigned and sign in", func(t *testing.T, e *env) {
+		for j := range 5 {
+			email := fmt.Sprintf("judge%d@e2e.test", j+1)
+			r := e.do("POST", "/api/v1/users", admin, map[string]any{"email": email, "name": fmt.Sprintf("Judge user %d", j+1), "role": "JUDGE", "password": testPassword})
+			require.Equal(t, http.StatusCreated, r.status, string(r.body))
+			jd := e2eJudge{name: fmt.Sprintf("Judge %d", j+1), email: email, userID: r.json(t)["id"].(string)}
+			body := map[string]any{"name": jd.name, "email": email, "is_head_judge": j == 0}
+			if j < 3 {
+				body["user_id"] = jd.userID
+			}
+			jd.id = e.e2eCreate(organizer, "/api/v1/judges", body)
+			if j >= 3 {
+				r = e.do("PATCH", "/api/v1/users/"+jd.userID, admin, map[string]any{"judge_id": jd.id})
+				require.Equal(t, http.StatusOK, r.status, string(r.body))
+				require.Equal(t, jd.id, r.json(t)["judge_id"])
+			}
+			r = e.do("GET", "/api/v1/judges/"+jd.id, organizer, nil)
+			require.Equal(t, http.StatusOK, r.status, string(r.body))
+			require.Equal(t, jd.userID, r.json(t)["user_id"])
+			c.judges = append(c.judges, jd)
 		}
-		jd.id = e.e2eCreate(organizer, "/api/v1/judges", body)
-		if j >= 3 {
-			r = e.do("PATCH", "/api/v1/users/"+jd.userID, admin, map[string]any{"judge_id": jd.id})
+
+		// Assignments: ACTIVE, some created so, the others created PENDING and then activated.
+		for ci, cat := range c.cats {
+			for _, j := range cat.judges {
+				body := map[string]any{"judge_id": c.judges[j].id, "category_id": cat.id}
+				if ci%2 == 0 {
+					body["status"] = "ACTIVE"
+				}
+				id := e.e2eCreate(organizer, "/api/v1/assignments", body)
+				if ci%2 == 1 {
+					r := e.do("PATCH", "/api/v1/assignments/"+id, organizer, map[string]any{"status": "ACTIVE"})
+					require.Equal(t, http.StatusOK, r.status, string(r.body))
+					require.Equal(t, "ACTIVE", r.json(t)["status"])
+				}
+			}
+		}
+
+		// The judges sign in; their sessions know the judge they act as.
+		for j := range c.judges {
+			jd := &c.judges[j]
+			jd.token = e.login(e2eSlug, jd.email)
+			r := e.do("GET", "/api/v1/auth/me", jd.token, nil)
 			require.Equal(t, http.StatusOK, r.status, string(r.body))
 			require.Equal(t, jd.id, r.json(t)["judge_id"])
 		}
-		r = e.do("GET", "/api/v1/judges/"+jd.id, organizer, nil)
-		require.Equal(t, http.StatusOK, r.status, string(r.body))
-		require.Equal(t, jd.userID, r.json(t)["user_id"])
-		c.judges = append(c.judges, jd)
-	}
 
-	// Assignments: ACTIVE, some created so, the others created PENDING and then activated.
-	for ci, cat := range c.cats {
-		for _, j := range cat.judges {
-			body := map[string]any{"judge_id": c.judges[j].id, "category_id": cat.id}
-			if ci%2 == 0 {
-				body["status"] = "ACTIVE"
-			}
-			id := e.e2eCreate(organizer, "/api/v1/assignments", body)
-			if ci%2 == 1 {
-				r := e.do("PATCH", "/api/v1/assignments/"+id, organizer, map[string]any{"status": "ACTIVE"})
-				require.Equal(t, http.StatusOK, r.status, string(r.body))
-				require.Equal(t, "ACTIVE", r.json(t)["status"])
-			}
-		}
-	}
-
-	// The judges sign in; their sessions know the judge they act as.
-	for j := range c.judges {
-		jd := &c.judges[j]
-		jd.token = e.login(e2eSlug, jd.email)
-		r := e.do("GET", "/api/v1/auth/me", jd.token, nil)
-		require.Equal(t, http.StatusOK, r.status, string(r.body))
-		require.Equal(t, jd.id, r.json(t)["judge_id"])
-	}
+	})
 
 	// Scores are planned first, so that the ties below are made on purpose, then sent by each judge.
-	c.planScores(t)
-	for ci, cat := range c.cats {
-		for _, j := range cat.judges {
-			e.e2eScore(c, ci, j)
-			sheet := e.e2eGetJSON(c.judges[j].token, "/api/v1/categories/"+cat.id+"/scoresheet")
-			required := len(cat.entrants) * len(cat.criteria)
-			require.EqualValues(t, required, sheet["required"])
-			require.EqualValues(t, required, sheet["filled"])
-			require.Equal(t, false, sheet["certified"])
+	phase("judges score", func(t *testing.T, e *env) {
+		c.planScores(t)
+		for ci, cat := range c.cats {
+			for _, j := range cat.judges {
+				e.e2eScore(c, ci, j)
+				sheet := e.e2eGetJSON(c.judges[j].token, "/api/v1/categories/"+cat.id+"/scoresheet")
+				required := len(cat.entrants) * len(cat.criteria)
+				require.EqualValues(t, required, sheet["required"])
+				require.EqualValues(t, required, sheet["filled"])
+				require.Equal(t, false, sheet["certified"])
+			}
 		}
-	}
+
+	})
 
 	// Deductions by the tally master, before the totals are certified:
 	//   - Duet: the difference between two contestants' totals, so that their finals tie;
 	//   - Ballad: more than the contestant can score, so that the final stops at zero;
 	//   - Encore: two deductions of one contestant, which add up.
 	duet, ballad, encore := 1, 2, 3
-	t0, t1 := c.expectedTotal(duet, 0), c.expectedTotal(duet, 1)
-	require.NotEqual(t, t0, t1, "the plan needs two different Duet totals")
 	hi, lo := 0, 1
-	if t1 > t0 {
-		hi, lo = 1, 0
-	}
-	e.e2eDeduct(c, tally, duet, hi, c.expectedTotal(duet, hi)-c.expectedTotal(duet, lo), "Costume rule")
-	e.e2eDeduct(c, tally, ballad, 6, 20000, "Disqualified: late")
-	e.e2eDeduct(c, tally, encore, 7, 125, "Over time")
-	e.e2eDeduct(c, tally, encore, 7, 250, "Prop left on stage")
+	phase("tally master deducts", func(t *testing.T, e *env) {
+		t0, t1 := c.expectedTotal(duet, 0), c.expectedTotal(duet, 1)
+		require.NotEqual(t, t0, t1, "the plan needs two different Duet totals")
+		if t1 > t0 {
+			hi, lo = 1, 0
+		}
+		e.e2eDeduct(c, tally, duet, hi, c.expectedTotal(duet, hi)-c.expectedTotal(duet, lo), "Costume rule")
+		e.e2eDeduct(c, tally, ballad, 6, 20000, "Disqualified: late")
+		e.e2eDeduct(c, tally, encore, 7, 125, "Over time")
+		e.e2eDeduct(c, tally, encore, 7, 250, "Prop left on stage")
+
+	})
 
 	// Certification, in order. A later step before the judges is refused, naming the missing step.
-	r := e.do("POST", "/api/v1/categories/"+c.cats[0].id+"/certification", tally, map[string]any{"step": "TALLY_MASTER"})
-	e2eRequireError(t, r, http.StatusConflict, "CERTIFICATION_OUT_OF_ORDER", "step")
-	require.Contains(t, e2eMessage(t, r), "JUDGE")
-	for _, cat := range c.cats {
-		for _, j := range cat.judges {
-			e.e2eCertify(c.judges[j].token, cat.id, "JUDGE")
+	phase("certification in order", func(t *testing.T, e *env) {
+		r := e.do("POST", "/api/v1/categories/"+c.cats[0].id+"/certification", tally, map[string]any{"step": "TALLY_MASTER"})
+		requireError(t, r, http.StatusConflict, "CERTIFICATION_OUT_OF_ORDER", "step")
+		require.Contains(t, errorMessage(t, r), "JUDGE")
+		for _, cat := range c.cats {
+			for _, j := range cat.judges {
+				e.e2eCertify(c.judges[j].token, cat.id, "JUDGE")
+			}
+			e.e2eCertify(tally, cat.id, "TALLY_MASTER")
+			e.e2eCertify(auditor, cat.id, "AUDITOR")
+			st := e.e2eCertify(board, cat.id, "BOARD")
+			require.Nil(t, st["next_step"], "%s: %v", cat.name, st)
+			for _, s := range st["steps"].([]any) {
+				require.Equal(t, true, s.(map[string]any)["certified"], "%s: %v", cat.name, s)
+			}
+			judges := st["judges"].([]any)
+			require.Len(t, judges, len(cat.judges))
+			for _, jd := range judges {
+				require.Equal(t, true, jd.(map[string]any)["certified"], "%s: %v", cat.name, jd)
+			}
 		}
-		e.e2eCertify(tally, cat.id, "TALLY_MASTER")
-		e.e2eCertify(auditor, cat.id, "AUDITOR")
-		st := e.e2eCertify(board, cat.id, "BOARD")
-		require.Nil(t, st["next_step"], "%s: %v", cat.name, st)
-		for _, s := range st["steps"].([]any) {
-			require.Equal(t, true, s.(map[string]any)["certified"], "%s: %v", cat.name, s)
-		}
-		judges := st["judges"].([]any)
-		require.Len(t, judges, len(cat.judges))
-		for _, jd := range judges {
-			require.Equal(t, true, jd.(map[string]any)["certified"], "%s: %v", cat.name, jd)
-		}
-	}
+
+	})
 
 	// Certified scores are locked, for the judge and for an admin entering on their behalf; nothing
 	// is written. Deductions are closed too.
-	scoreAudits := len(e.e2eAudit(admin, "action", "score.submitted"))
-	cell := e2eCell{cat: 0, judge: 2, contestant: 4, criterion: 1}
-	changed := map[string]any{"scores": []map[string]any{{
-		"contestant_id": c.contestants[cell.contestant].id, "criterion_id": c.cats[cell.cat].criteria[cell.criterion],
-		"score": json.RawMessage(e2eDec(c.scores[cell] - 1)),
-	}}}
-	r = e.do("PUT", "/api/v1/categories/"+c.cats[0].id+"/scores", c.judges[cell.judge].token, changed)
-	e2eRequireError(t, r, http.StatusConflict, "SCORE_LOCKED", "scores[0].score")
-	changed["judge_id"] = c.judges[cell.judge].id
-	r = e.do("PUT", "/api/v1/categories/"+c.cats[0].id+"/scores", admin, changed)
-	e2eRequireError(t, r, http.StatusConflict, "SCORE_LOCKED", "scores[0].score")
-	require.Len(t, e.e2eAudit(admin, "action", "score.submitted"), scoreAudits)
-	r = e.do("POST", "/api/v1/categories/"+c.cats[duet].id+"/deductions", tally,
-		map[string]any{"contestant_id": c.contestants[2].id, "amount": 1, "reason": "Too late"})
-	e2eRequireError(t, r, http.StatusConflict, "CATEGORY_CERTIFIED", "")
+	phase("certified means final", func(t *testing.T, e *env) {
+		scoreAudits := len(e.e2eAudit(admin, "action", "score.submitted"))
+		cell := e2eCell{cat: 0, judge: 2, contestant: 4, criterion: 1}
+		changed := map[string]any{"scores": []map[string]any{{
+			"contestant_id": c.contestants[cell.contestant].id, "criterion_id": c.cats[cell.cat].criteria[cell.criterion],
+			"score": json.RawMessage(e2eDec(c.scores[cell] - 1)),
+		}}}
+		r := e.do("PUT", "/api/v1/categories/"+c.cats[0].id+"/scores", c.judges[cell.judge].token, changed)
+		requireError(t, r, http.StatusConflict, "SCORE_LOCKED", "scores[0].score")
+		changed["judge_id"] = c.judges[cell.judge].id
+		r = e.do("PUT", "/api/v1/categories/"+c.cats[0].id+"/scores", admin, changed)
+		requireError(t, r, http.StatusConflict, "SCORE_LOCKED", "scores[0].score")
+		require.Len(t, e.e2eAudit(admin, "action", "score.submitted"), scoreAudits)
+		r = e.do("POST", "/api/v1/categories/"+c.cats[duet].id+"/deductions", tally,
+			map[string]any{"contestant_id": c.contestants[2].id, "amount": 1, "reason": "Too late"})
+		requireError(t, r, http.StatusConflict, "CATEGORY_CERTIFIED", "")
+
+	})
 
 	// The plan made the ties it meant to: Solo's top two share rank 1 and the next is 3 (1, 1, 3);
 	// Duet's finals tie through a deduction; Ballad's through the dropped lowest judge total.
-	solo := c.expectCategory(0, -1)
-	require.Equal(t, []int{1, 1, 3}, []int{solo[0].Rank, solo[1].Rank, solo[2].Rank})
-	require.Equal(t, solo[0].ContestantID, c.contestants[8].id)
-	require.Equal(t, solo[1].ContestantID, c.contestants[9].id)
-	duetLines := c.expectCategory(duet, -1)
-	dHi, dLo := e2eLineOf(duetLines, c.contestants[hi].id), e2eLineOf(duetLines, c.contestants[lo].id)
-	require.NotEqual(t, dHi.Total, dLo.Total)
-	require.Equal(t, dHi.Final, dLo.Final)
-	require.Equal(t, dHi.Rank, dLo.Rank)
-	balladLines := c.expectCategory(ballad, -1)
-	b4, b5 := e2eLineOf(balladLines, c.contestants[4].id), e2eLineOf(balladLines, c.contestants[5].id)
-	require.NotEqual(t, e2eSumJudges(b4), e2eSumJudges(b5))
-	require.Equal(t, b4.Final, b5.Final)
-	require.Equal(t, b4.Rank, b5.Rank)
-	require.Zero(t, e2eLineOf(balladLines, c.contestants[6].id).Final, "a deduction above the total stops at zero")
+	phase("the plan made its ties", func(t *testing.T, e *env) {
+		solo := c.expectCategory(0, -1)
+		require.Equal(t, []int{1, 1, 3}, []int{solo[0].Rank, solo[1].Rank, solo[2].Rank})
+		require.Equal(t, solo[0].ContestantID, c.contestants[8].id)
+		require.Equal(t, solo[1].ContestantID, c.contestants[9].id)
+		duetLines := c.expectCategory(duet, -1)
+		dHi, dLo := e2eLineOf(duetLines, c.contestants[hi].id), e2eLineOf(duetLines, c.contestants[lo].id)
+		require.NotEqual(t, dHi.Total, dLo.Total)
+		require.Equal(t, dHi.Final, dLo.Final)
+		require.Equal(t, dHi.Rank, dLo.Rank)
+		balladLines := c.expectCategory(ballad, -1)
+		b4, b5 := e2eLineOf(balladLines, c.contestants[4].id), e2eLineOf(balladLines, c.contestants[5].id)
+		require.NotEqual(t, e2eSumJudges(b4), e2eSumJudges(b5))
+		require.Equal(t, b4.Final, b5.Final)
+		require.Equal(t, b4.Rank, b5.Rank)
+		require.Zero(t, e2eLineOf(balladLines, c.contestants[6].id).Final, "a deduction above the total stops at zero")
+
+	})
 
 	// Results, as the organiser, against the totals computed here.
-	for ci, cat := range c.cats {
-		res := e.e2eCategoryResults(organizer, cat.id)
-		require.Equal(t, cat.id, res.CategoryID)
-		require.Equal(t, cat.name, res.Name)
-		require.Equal(t, c.contests[cat.contest].id, res.ContestID)
-		require.Equal(t, c.eventID, res.EventID)
-		require.Equal(t, c.contests[cat.contest].scoring, res.ScoringType)
-		require.True(t, res.TotalsCertified)
-		require.Equal(t, c.expectCategory(ci, -1), e2eNormCategory(t, res), cat.name)
-	}
-	for i, ct := range c.contests {
-		res, raw := e.e2eAggResults(organizer, "/api/v1/results/contests/"+ct.id)
-		require.Equal(t, ct.id, res.ContestID)
-		require.Equal(t, c.eventID, res.EventID)
-		require.Equal(t, ct.name, res.Name)
-		require.Contains(t, raw, "contest_id")
-		var catIdx []int
-		for ci, cat := range c.cats {
-			if cat.contest == i {
-				catIdx = append(catIdx, ci)
-			}
-		}
-		require.Equal(t, c.expectResultCategories(catIdx), e2eNormResultCategories(res))
-		require.Equal(t, c.expectAggregate(catIdx, -1), e2eNormAggregate(t, res), ct.name)
-	}
 	all := []int{0, 1, 2, 3}
-	res, raw := e.e2eAggResults(organizer, "/api/v1/results/events/"+c.eventID)
-	require.NotContains(t, raw, "contest_id", "the event answer has no contest_id at the top")
-	require.Equal(t, c.eventID, res.EventID)
-	require.Equal(t, c.eventName, res.Name)
-	require.Equal(t, c.expectResultCategories(all), e2eNormResultCategories(res))
-	event := c.expectAggregate(all, -1)
-	require.Equal(t, event, e2eNormAggregate(t, res))
-	// Margaret and Radia were scored alike everywhere: they share their event rank, and the next skips.
-	m, rd := e2eAggOf(event, c.contestants[8].id), e2eAggOf(event, c.contestants[9].id)
-	require.Equal(t, m.Total, rd.Total)
-	require.Equal(t, m.Rank, rd.Rank)
+	phase("results match the totals", func(t *testing.T, e *env) {
+		for ci, cat := range c.cats {
+			res := e.e2eCategoryResults(organizer, cat.id)
+			require.Equal(t, cat.id, res.CategoryID)
+			require.Equal(t, cat.name, res.Name)
+			require.Equal(t, c.contests[cat.contest].id, res.ContestID)
+			require.Equal(t, c.eventID, res.EventID)
+			require.Equal(t, c.contests[cat.contest].scoring, res.ScoringType)
+			require.True(t, res.TotalsCertified)
+			require.Equal(t, c.expectCategory(ci, -1), e2eNormCategory(t, res), cat.name)
+		}
+		for i, ct := range c.contests {
+			res, raw := e.e2eAggResults(organizer, "/api/v1/results/contests/"+ct.id)
+			require.Equal(t, ct.id, res.ContestID)
+			require.Equal(t, c.eventID, res.EventID)
+			require.Equal(t, ct.name, res.Name)
+			require.Contains(t, raw, "contest_id")
+			var catIdx []int
+			for ci, cat := range c.cats {
+				if cat.contest == i {
+					catIdx = append(catIdx, ci)
+				}
+			}
+			require.Equal(t, c.expectResultCategories(catIdx), e2eNormResultCategories(res))
+			require.Equal(t, c.expectAggregate(catIdx, -1), e2eNormAggregate(t, res), ct.name)
+		}
+		res, raw := e.e2eAggResults(organizer, "/api/v1/results/events/"+c.eventID)
+		require.NotContains(t, raw, "contest_id", "the event answer has no contest_id at the top")
+		require.Equal(t, c.eventID, res.EventID)
+		require.Equal(t, c.eventName, res.Name)
+		require.Equal(t, c.expectResultCategories(all), e2eNormResultCategories(res))
+		event := c.expectAggregate(all, -1)
+		require.Equal(t, event, e2eNormAggregate(t, res))
+		// Margaret and Radia were scored alike everywhere: they share their event rank, and the next skips.
+		m, rd := e2eAggOf(event, c.contestants[8].id), e2eAggOf(event, c.contestants[9].id)
+		require.Equal(t, m.Total, rd.Total)
+		require.Equal(t, m.Rank, rd.Rank)
+
+	})
 
 	// A JUDGE sees results computed from their own scores only (Judge 4 judges no Duet: zeros there).
-	require.Equal(t, c.expectCategory(ballad, 3), e2eNormCategory(t, e.e2eCategoryResults(c.judges[3].token, c.cats[ballad].id)))
-	res, _ = e.e2eAggResults(c.judges[3].token, "/api/v1/results/events/"+c.eventID)
-	require.Equal(t, c.expectAggregate(all, 3), e2eNormAggregate(t, res))
+	phase("a judge sees their own scores' results", func(t *testing.T, e *env) {
+		require.Equal(t, c.expectCategory(ballad, 3), e2eNormCategory(t, e.e2eCategoryResults(c.judges[3].token, c.cats[ballad].id)))
+		res, _ := e.e2eAggResults(c.judges[3].token, "/api/v1/results/events/"+c.eventID)
+		require.Equal(t, c.expectAggregate(all, 3), e2eNormAggregate(t, res))
+
+	})
 
 	// The audit log holds one score.submitted row per cell written, with the judge as the actor, and
 	// one category.certified row per step taken.
-	require.Len(t, e.e2eAudit(auditor, "action", "score.submitted"), len(c.scores))
-	cell = e2eCell{cat: ballad, judge: 4, contestant: 3, criterion: 2}
-	rows := e.e2eAudit(board, "action", "score.submitted", "data", string(e2eJSON(t, map[string]any{
-		"judge_id": c.judges[cell.judge].id, "contestant_id": c.contestants[cell.contestant].id,
-		"criterion_id": c.cats[cell.cat].criteria[cell.criterion], "category_id": c.cats[cell.cat].id,
-	})))
-	require.Len(t, rows, 1)
-	require.Equal(t, "score", rows[0].EntityType)
-	require.Equal(t, c.judges[cell.judge].userID, *rows[0].ActorUserID)
-	var scoreData struct {
-		OnBehalf bool `json:"on_behalf_of_judge"`
-		After    struct {
-			Score json.Number `json:"score"`
-		} `json:"after"`
-		Before any `json:"before"`
-	}
-	e2eDecode(t, rows[0].Data, &scoreData, false)
-	require.False(t, scoreData.OnBehalf)
-	require.Nil(t, scoreData.Before)
-	require.Equal(t, c.scores[cell], e2eFixed(t, scoreData.After.Score, 2))
+	phase("the audit log tells who did what", func(t *testing.T, e *env) {
+		require.Len(t, e.e2eAudit(auditor, "action", "score.submitted"), len(c.scores))
+		cell := e2eCell{cat: ballad, judge: 4, contestant: 3, criterion: 2}
+		rows := e.e2eAudit(board, "action", "score.submitted", "data", string(e2eJSON(t, map[string]any{
+			"judge_id": c.judges[cell.judge].id, "contestant_id": c.contestants[cell.contestant].id,
+			"criterion_id": c.cats[cell.cat].criteria[cell.criterion], "category_id": c.cats[cell.cat].id,
+		})))
+		require.Len(t, rows, 1)
+		require.Equal(t, "score", rows[0].EntityType)
+		require.Equal(t, c.judges[cell.judge].userID, *rows[0].ActorUserID)
+		var scoreData struct {
+			OnBehalf bool `json:"on_behalf_of_judge"`
+			After    struct {
+				Score json.Number `json:"score"`
+			} `json:"after"`
+			Before any `json:"before"`
+		}
+		e2eDecode(t, rows[0].Data, &scoreData, false)
+		require.False(t, scoreData.OnBehalf)
+		require.Nil(t, scoreData.Before)
+		require.Equal(t, c.scores[cell], e2eFixed(t, scoreData.After.Score, 2))
 
-	actors := map[string]string{"TALLY_MASTER": tallyID, "AUDITOR": auditorID, "BOARD": boardID}
-	for ci, cat := range c.cats {
-		rows := e.e2eAudit(admin, "action", "category.certified", "entity_id", cat.id)
-		require.Len(t, rows, len(cat.judges)+3, cat.name)
-		var steps []string
-		judgeActors := map[string]string{}
-		for _, row := range rows {
-			var d struct {
-				Step    string `json:"step"`
-				JudgeID string `json:"judge_id"`
+		actors := map[string]string{"TALLY_MASTER": tallyID, "AUDITOR": auditorID, "BOARD": boardID}
+		for ci, cat := range c.cats {
+			rows := e.e2eAudit(admin, "action", "category.certified", "entity_id", cat.id)
+			require.Len(t, rows, len(cat.judges)+3, cat.name)
+			var steps []string
+			judgeActors := map[string]string{}
+			for _, row := range rows {
+				var d struct {
+					Step    string `json:"step"`
+					JudgeID string `json:"judge_id"`
+				}
+				e2eDecode(t, row.Data, &d, false)
+				steps = append(steps, d.Step)
+				if d.Step == "JUDGE" {
+					judgeActors[d.JudgeID] = *row.ActorUserID
+				} else {
+					require.Equal(t, actors[d.Step], *row.ActorUserID, "%s %s", cat.name, d.Step)
+				}
 			}
-			e2eDecode(t, row.Data, &d, false)
-			steps = append(steps, d.Step)
-			if d.Step == "JUDGE" {
-				judgeActors[d.JudgeID] = *row.ActorUserID
-			} else {
-				require.Equal(t, actors[d.Step], *row.ActorUserID, "%s %s", cat.name, d.Step)
+			// Newest first: BOARD, AUDITOR, TALLY_MASTER, then the judges.
+			require.Equal(t, []string{"BOARD", "AUDITOR", "TALLY_MASTER"}, steps[:3], cat.name)
+			wantJudges := map[string]string{}
+			for _, j := range c.cats[ci].judges {
+				wantJudges[c.judges[j].id] = c.judges[j].userID
 			}
+			require.Equal(t, wantJudges, judgeActors, cat.name)
 		}
-		// Newest first: BOARD, AUDITOR, TALLY_MASTER, then the judges.
-		require.Equal(t, []string{"BOARD", "AUDITOR", "TALLY_MASTER"}, steps[:3], cat.name)
-		wantJudges := map[string]string{}
-		for _, j := range c.cats[ci].judges {
-			wantJudges[c.judges[j].id] = c.judges[j].userID
+		deds := e.e2eAudit(admin, "action", "deduction.created")
+		require.Len(t, deds, 4)
+		for _, row := range deds {
+			require.Equal(t, tallyID, *row.ActorUserID)
 		}
-		require.Equal(t, wantJudges, judgeActors, cat.name)
-	}
-	deds := e.e2eAudit(admin, "action", "deduction.created")
-	require.Len(t, deds, 4)
-	for _, row := range deds {
-		require.Equal(t, tallyID, *row.ActorUserID)
-	}
+	})
 }
 
 // planScores chooses every score, deterministically: pseudo-random values with two decimals
@@ -738,20 +778,6 @@ func e2eDecode(t *testing.T, data []byte, dst any, strict bool) {
 		d.DisallowUnknownFields()
 	}
 	require.NoError(t, d.Decode(dst), string(data))
-}
-
-func e2eRequireError(t *testing.T, r response, status int, code, field string) {
-	t.Helper()
-	require.Equal(t, status, r.status, string(r.body))
-	gotCode, gotField := r.errorCode(t)
-	require.Equal(t, code, gotCode, string(r.body))
-	require.Equal(t, field, gotField, string(r.body))
-}
-
-func e2eMessage(t *testing.T, r response) string {
-	t.Helper()
-	msg, _ := r.json(t)["error"].(map[string]any)["message"].(string)
-	return msg
 }
 
 // e2eStaff creates a user of the e2e tenant through the API and signs them in: token and user id.

@@ -10,24 +10,6 @@ import (
 	"github.com/google/uuid"
 )
 
-func (s *Server) eventRoutes() {
-	s.handle("GET /api/v1/events", signedIn, s.listEvents)
-	s.handle("POST /api/v1/events", writers, s.createEvent)
-	s.handle("GET /api/v1/events/{id}", signedIn, s.getEvent)
-	s.handle("PATCH /api/v1/events/{id}", writers, s.updateEvent)
-	s.handle("DELETE /api/v1/events/{id}", writers, s.archiveEvent)
-	s.handle("POST /api/v1/events/{id}/restore", writers, s.restoreEvent)
-}
-
-// pathID reads a UUID path parameter; a malformed one cannot name a resource.
-func pathID(r *http.Request, name string) (string, error) {
-	id := r.PathValue(name)
-	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
-		return "", badRequest("INVALID_ID", name, "must be a UUID")
-	}
-	return id, nil
-}
-
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := store.EventFilter{Search: strings.TrimSpace(q.Get("search"))}
@@ -112,25 +94,6 @@ func (req eventRequest) validate() (start, end *time.Time, err error) {
 		return nil, nil, invalid("end_date", "must not be before start_date")
 	}
 	return start, end, nil
-}
-
-func parseTime(field string, v *string) (*time.Time, error) {
-	if v == nil {
-		return nil, nil
-	}
-	t, err := time.Parse(time.RFC3339, *v)
-	if err != nil {
-		return nil, invalid(field, "must be an RFC 3339 time, e.g. 2026-06-01T18:00:00Z")
-	}
-	if t.Year() < 1900 || t.Year() > 9999 {
-		return nil, invalid(field, "must be a year from 1900 to 9999")
-	}
-	t = t.UTC()
-	return &t, nil
-}
-
-func (s *Server) actor(r *http.Request) store.Actor {
-	return store.Actor{UserID: principal(r.Context()).UserID, RequestID: requestID(r.Context()), IP: clientIP(r)}
 }
 
 func (s *Server) createEvent(w http.ResponseWriter, r *http.Request) error {

@@ -12,7 +12,7 @@ import (
 // a proxy, above all the signed-in ones.
 func TestAnswersCarrySecurityHeaders(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("headers")
 	judge := e.addUser("headers", auth.Judge)
 	cases := []struct {

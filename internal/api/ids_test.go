@@ -14,14 +14,14 @@ import (
 // tenant) refuse it exactly as they refuse the lower-case id, and answers name ids in lower case.
 func TestUpperCaseIDsAreTheSameIDs(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.usrTenant("casing")
 	self := "/api/v1/users/" + strings.ToUpper(tn.adminID)
 
-	requireCode(t, e.do("PATCH", self, tn.admin, map[string]any{"role": "ORGANIZER"}), 403, "OWN_ACCOUNT", "role")
-	requireCode(t, e.do("PATCH", self, tn.admin, map[string]any{"active": false}), 403, "OWN_ACCOUNT", "active")
+	requireError(t, e.do("PATCH", self, tn.admin, map[string]any{"role": "ORGANIZER"}), 403, "OWN_ACCOUNT", "role")
+	requireError(t, e.do("PATCH", self, tn.admin, map[string]any{"active": false}), 403, "OWN_ACCOUNT", "active")
 	// Changing one's own password through the upper-case id still needs the current password.
-	requireCode(t, e.do("POST", self+"/password", tn.admin, map[string]any{"password": "a new long password"}), 400, "VALIDATION_FAILED", "current_password")
+	requireError(t, e.do("POST", self+"/password", tn.admin, map[string]any{"password": "a new long password"}), 400, "VALIDATION_FAILED", "current_password")
 	u, err := e.store.UserByEmail(context.Background(), tn.id, "admin@casing.test")
 	require.NoError(t, err)
 	require.Equal(t, "ADMIN", string(u.Role))

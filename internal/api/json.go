@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -107,53 +106,15 @@ func jsonError(err error) error {
 	return badRequest("INVALID_JSON", "", "the body is not valid JSON")
 }
 
-// listResponse is the envelope of every list.
-type listResponse[T any] struct {
-	Data       []T     `json:"data"`
-	NextCursor *string `json:"next_cursor"`
-}
-
-const (
-	defaultLimit = 50
-	maxLimit     = 100
-)
-
-// queryValue is r.URL.Query().Get(name) without parsing an empty query string (most requests).
-func queryValue(r *http.Request, name string) string {
-	if r.URL.RawQuery == "" {
-		return ""
+// decodeOptionalJSON is decodeJSON for a body that may be left out: an empty body leaves dst as it is.
+func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		return jsonError(err)
 	}
-	return r.URL.Query().Get(name)
-}
-
-// pageLimit reads ?limit= (1..100, default 50).
-func pageLimit(r *http.Request) (int, error) {
-	raw := queryValue(r, "limit")
-	if raw == "" {
-		return defaultLimit, nil
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
 	}
-	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 || n > maxLimit {
-		return 0, badRequest("VALIDATION_FAILED", "limit", "must be a whole number from 1 to 100")
-	}
-	return n, nil
-}
-
-// encodeCursor makes an opaque cursor of a keyset position.
-func encodeCursor(v any) string {
-	b, _ := json.Marshal(v)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor reads ?cursor= into dst; absent leaves dst untouched and returns false.
-func decodeCursor(r *http.Request, dst any) (bool, error) {
-	raw := queryValue(r, "cursor")
-	if raw == "" {
-		return false, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || len(b) > 512 || json.Unmarshal(b, dst) != nil {
-		return false, badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
-	}
-	return true, nil
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return decodeJSON(w, r, dst)
 }

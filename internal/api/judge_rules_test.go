@@ -14,7 +14,7 @@ import (
 // themself, whether creating the judge or changing it.
 func TestJudgeLinkRules(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.scNewTenant("links")
 	organizer, organizerID := tn.user(auth.Organizer)
 	_, boardID := tn.user(auth.Board)
@@ -36,16 +36,16 @@ func TestJudgeLinkRules(t *testing.T) {
 		{"an ADMIN user", organizer, tn.adminID, "USER_NOT_JUDGE", http.StatusUnprocessableEntity},
 	} {
 		r := e.do("POST", "/api/v1/judges", c.token, map[string]any{"name": "X", "user_id": c.userID})
-		scRequireError(t, r, c.status, c.code, "user_id", c.name)
+		requireError(t, r, c.status, c.code, "user_id", c.name)
 	}
 	r := e.do("POST", "/api/v1/judges", organizer, map[string]any{"name": "Jo", "user_id": judgeUser})
 	require.Equal(t, http.StatusCreated, r.status, string(r.body))
 	judgeID := r.json(t)["id"].(string)
 
 	// The same rules when changing the link.
-	scRequireError(t, e.do("PATCH", "/api/v1/judges/"+judgeID, organizer, map[string]any{"user_id": organizerID}),
+	requireError(t, e.do("PATCH", "/api/v1/judges/"+judgeID, organizer, map[string]any{"user_id": organizerID}),
 		http.StatusForbidden, "SELF_LINK", "user_id")
-	scRequireError(t, e.do("PATCH", "/api/v1/judges/"+judgeID, tn.admin, map[string]any{"user_id": boardID}),
+	requireError(t, e.do("PATCH", "/api/v1/judges/"+judgeID, tn.admin, map[string]any{"user_id": boardID}),
 		http.StatusUnprocessableEntity, "USER_NOT_JUDGE", "user_id")
 	other := newJudgeUser("j2@links.test")
 	r = e.do("PATCH", "/api/v1/judges/"+judgeID, tn.admin, map[string]any{"user_id": other})

@@ -8,14 +8,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-func (s *Server) judgeRoutes() {
-	s.handle("GET /api/v1/judges", signedIn, s.listJudges)
-	s.handle("POST /api/v1/judges", writers, s.createJudge)
-	s.handle("GET /api/v1/judges/{id}", signedIn, s.getJudge)
-	s.handle("PATCH /api/v1/judges/{id}", writers, s.updateJudge)
-	s.handle("DELETE /api/v1/judges/{id}", writers, s.deleteJudge)
-}
-
 // judgeRequest is the body of POST and PATCH; null clears email and user_id (unlinks the user).
 type judgeRequest struct {
 	Name        *string          `json:"name"`

@@ -13,7 +13,7 @@ import (
 // user of every role (none of them linked to a judge, except where said).
 func TestJudgingWriteRoles(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.scNewTenant("roles-judging")
 	cat := tn.category(tn.contest(tn.event("Show", ""), "Solo", ""), "Vocal", []string{"10"}, 1)
 	j := tn.judge("Judy")
@@ -39,13 +39,13 @@ func TestJudgingWriteRoles(t *testing.T) {
 		if in(role, admins...) {
 			require.Equal(t, http.StatusOK, r.status, "%s: %s", role, r.body)
 		} else {
-			scRequireError(t, r, 403, "FORBIDDEN", "judge_id", role)
+			requireError(t, r, 403, "FORBIDDEN", "judge_id", role)
 		}
 		r = e.scPut(tok, cat.id, map[string]any{"scores": cell})
 		if in(role, admins...) {
-			scRequireError(t, r, 400, "VALIDATION_FAILED", "judge_id", role)
+			requireError(t, r, 400, "VALIDATION_FAILED", "judge_id", role)
 		} else {
-			scRequireError(t, r, 403, "NOT_A_JUDGE", "", role)
+			requireError(t, r, 403, "NOT_A_JUDGE", "", role)
 		}
 
 		// Deductions: ADMIN and TALLY_MASTER.
@@ -56,7 +56,7 @@ func TestJudgingWriteRoles(t *testing.T) {
 			id := r.json(t)["id"].(string)
 			require.Equal(t, http.StatusNoContent, e.do("DELETE", "/api/v1/deductions/"+id, tok, nil).status, role)
 		} else {
-			scRequireError(t, r, 403, "FORBIDDEN", "", role)
+			requireError(t, r, 403, "FORBIDDEN", "", role)
 		}
 		r = e.do("POST", "/api/v1/categories/"+cat.id+"/deductions", tn.admin, map[string]any{"contestant_id": cat.contestants[0], "amount": 1, "reason": "late"})
 		require.Equal(t, http.StatusCreated, r.status)
@@ -65,7 +65,7 @@ func TestJudgingWriteRoles(t *testing.T) {
 		if deductionWriter {
 			require.Equal(t, http.StatusNoContent, r.status, "%s: %s", role, r.body)
 		} else {
-			scRequireError(t, r, 403, "FORBIDDEN", "", role)
+			requireError(t, r, 403, "FORBIDDEN", "", role)
 		}
 
 		// Certification: each later step by its own role only (here refused as out of order, which
@@ -73,19 +73,19 @@ func TestJudgingWriteRoles(t *testing.T) {
 		for step, owner := range map[string]auth.Role{"TALLY_MASTER": auth.TallyMaster, "AUDITOR": auth.Auditor, "BOARD": auth.Board} {
 			r = e.scCertify(tok, cat.id, step)
 			if role == owner {
-				scRequireError(t, r, 409, "CERTIFICATION_OUT_OF_ORDER", "step", role, step)
+				requireError(t, r, 409, "CERTIFICATION_OUT_OF_ORDER", "step", role, step)
 			} else {
-				scRequireError(t, r, 403, "FORBIDDEN", "step", role, step)
+				requireError(t, r, 403, "FORBIDDEN", "step", role, step)
 			}
 		}
-		scRequireError(t, e.scCertify(tok, cat.id, "JUDGE"), 403, "NOT_A_JUDGE", "", role)
+		requireError(t, e.scCertify(tok, cat.id, "JUDGE"), 403, "NOT_A_JUDGE", "", role)
 
 		// Revocation: ADMIN and BOARD (here refused as there is nothing to revoke).
 		r = e.do("DELETE", "/api/v1/categories/"+cat.id+"/certification", tok, map[string]any{"reason": "test"})
 		if in(role, auth.SuperAdmin, auth.Admin, auth.Board) {
-			scRequireError(t, r, 409, "NOT_CERTIFIED", "", role)
+			requireError(t, r, 409, "NOT_CERTIFIED", "", role)
 		} else {
-			scRequireError(t, r, 403, "FORBIDDEN", "", role)
+			requireError(t, r, 403, "FORBIDDEN", "", role)
 		}
 	}
 
@@ -93,7 +93,7 @@ func TestJudgingWriteRoles(t *testing.T) {
 	for _, role := range auth.AllRoles {
 		r := e.do("GET", "/api/v1/categories/"+cat.id+"/deductions", tokens[role], nil)
 		if in(role, auth.Judge, auth.Emcee, auth.Contestant) {
-			scRequireError(t, r, 403, "FORBIDDEN", "", role)
+			requireError(t, r, 403, "FORBIDDEN", "", role)
 		} else {
 			require.Equal(t, http.StatusOK, r.status, "%s: %s", role, r.body)
 		}
@@ -104,8 +104,8 @@ func TestJudgingWriteRoles(t *testing.T) {
 	for _, role := range []auth.Role{auth.TallyMaster, auth.Organizer, auth.Board} {
 		linked := tn.linkedUser("Linked "+string(role), role)
 		tn.assign(linked.id, cat.id, "ACTIVE")
-		scRequireError(t, e.scPut(linked.token, cat.id, map[string]any{"scores": cell}), 403, "NOT_A_JUDGE", "", role)
-		scRequireError(t, e.scCertify(linked.token, cat.id, "JUDGE"), 403, "NOT_A_JUDGE", "", role)
+		requireError(t, e.scPut(linked.token, cat.id, map[string]any{"scores": cell}), 403, "NOT_A_JUDGE", "", role)
+		requireError(t, e.scCertify(linked.token, cat.id, "JUDGE"), 403, "NOT_A_JUDGE", "", role)
 	}
 	// Without a token: 401 everywhere.
 	for _, req := range [][2]string{
@@ -124,7 +124,7 @@ func TestJudgingWriteRoles(t *testing.T) {
 // to every route, read or write, and nothing of theirs changes.
 func TestJudgingCrossTenant(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	a := e.scNewTenant("tenant-a")
 	b := e.scNewTenant("tenant-b")
 	evB := b.event("B show", "")
@@ -164,11 +164,11 @@ func TestJudgingCrossTenant(t *testing.T) {
 		{"GET", "/api/v1/results/events/" + evB, a.admin, nil},
 	} {
 		r := e.do(c.method, c.path, c.token, c.body)
-		scRequireError(t, r, 404, "NOT_FOUND", "", c.method, c.path)
+		requireError(t, r, 404, "NOT_FOUND", "", c.method, c.path)
 	}
 	// A's admin cannot slip B's judge into A's category either.
 	r = e.scPut(a.admin, catA.id, map[string]any{"judge_id": jB.id, "scores": []scCell{{ContestantID: catA.contestants[0], CriterionID: catA.criteria[0], Score: 1}}})
-	scRequireError(t, r, 400, "UNKNOWN_JUDGE", "judge_id")
+	requireError(t, r, 400, "UNKNOWN_JUDGE", "judge_id")
 
 	// B is untouched.
 	require.Equal(t, 1, b.count(`SELECT count(*) FROM scores WHERE tenant_id = $1 AND score = 4`))

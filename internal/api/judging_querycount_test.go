@@ -185,7 +185,7 @@ func TestJudgingQueryCounts(t *testing.T) {
 	counter, proxied := scStartWireCounter(t, dbtest.ServiceURL(t, dbtest.NewDatabase(t)))
 	settings, err := config.ParseDatabaseURL(proxied)
 	require.NoError(t, err)
-	e := newEnvWith(t, settings)
+	e := newEnv(t, withSettings(settings))
 	tn := e.scNewTenant("counts")
 	ct := tn.contest(tn.event("Show", ""), "Solo", "")
 	small := tn.category(ct, "Small", []string{"10", "10", "10", "10"}, 10)

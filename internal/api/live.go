@@ -45,25 +45,6 @@ func newLiveState(l Live) *liveState {
 	return &liveState{Live: l, publicLimiter: ratelimit.NewMemory(nil)}
 }
 
-var (
-	// boardReaders follow a category's progress: who runs or checks the competition. A JUDGE may
-	// follow a category they are assigned to (the handler checks).
-	boardReaders  = access(auth.Allow(auth.SuperAdmin, auth.Admin, auth.Organizer, auth.Board, auth.TallyMaster, auth.Auditor))
-	streamReaders = access(auth.Allow(auth.SuperAdmin, auth.Admin, auth.Organizer, auth.Board, auth.TallyMaster,
-		auth.Auditor, auth.Emcee, auth.Judge))
-	// linkManagers create and revoke judges' sign-in links and audience links.
-	linkManagers = access(auth.Allow(auth.SuperAdmin, auth.Admin, auth.Organizer))
-)
-
-func (s *Server) liveRoutes() {
-	if s.live.Hub != nil {
-		s.handle("GET /api/v1/categories/{id}/stream", streamReaders, s.categoryStream)
-	}
-	s.deviceRoutes()
-	s.signInLinkRoutes()
-	s.audienceRoutes()
-}
-
 var errTooManyStreams = &Error{Status: http.StatusServiceUnavailable, Code: "TOO_MANY_STREAMS",
 	Message: "this instance holds as many live streams as it may: retry later", RetryAfter: 5}
 

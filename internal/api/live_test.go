@@ -284,12 +284,12 @@ func TestLiveDeviceReports(t *testing.T) {
 	stream := openStream(t, e.srv.URL, "/api/v1/categories/"+f.cat.id+"/stream", tally)
 	path := "/api/v1/categories/" + f.cat.id + "/device"
 
-	scRequireError(t, e.do("PUT", path, other.token, map[string]any{"queued": 1}), 403, "NOT_ASSIGNED", "")
-	scRequireError(t, e.do("PUT", path, cancelled.token, map[string]any{"queued": 1}), 403, "NOT_ASSIGNED", "")
-	scRequireError(t, e.do("PUT", path, f.tn.admin, map[string]any{"queued": 1}), 403, "NOT_A_JUDGE", "")
-	scRequireError(t, e.do("PUT", path, f.judge.token, map[string]any{}), 400, "VALIDATION_FAILED", "queued")
-	scRequireError(t, e.do("PUT", path, f.judge.token, map[string]any{"queued": -1}), 400, "VALIDATION_FAILED", "queued")
-	scRequireError(t, e.do("PUT", "/api/v1/categories/"+f.cat.criteria[0]+"/device", f.judge.token, map[string]any{"queued": 1}), 404, "NOT_FOUND", "")
+	requireError(t, e.do("PUT", path, other.token, map[string]any{"queued": 1}), 403, "NOT_ASSIGNED", "")
+	requireError(t, e.do("PUT", path, cancelled.token, map[string]any{"queued": 1}), 403, "NOT_ASSIGNED", "")
+	requireError(t, e.do("PUT", path, f.tn.admin, map[string]any{"queued": 1}), 403, "NOT_A_JUDGE", "")
+	requireError(t, e.do("PUT", path, f.judge.token, map[string]any{}), 400, "VALIDATION_FAILED", "queued")
+	requireError(t, e.do("PUT", path, f.judge.token, map[string]any{"queued": -1}), 400, "VALIDATION_FAILED", "queued")
+	requireError(t, e.do("PUT", "/api/v1/categories/"+f.cat.criteria[0]+"/device", f.judge.token, map[string]any{"queued": 1}), 404, "NOT_FOUND", "")
 	require.Zero(t, f.tn.count(`SELECT count(*) FROM device_reports WHERE tenant_id = $1`))
 
 	r := e.do("PUT", path, f.judge.token, map[string]any{"queued": 3})
@@ -330,8 +330,8 @@ func TestLiveDeviceReports(t *testing.T) {
 	require.Equal(t, 0, *d.Queued)
 	require.NotNil(t, d.SeenAt)
 	require.NotNil(t, d.AgeSeconds)
-	scRequireError(t, e.do("GET", "/api/v1/categories/"+f.cat.id+"/devices", f.judge.token, nil), 403, "FORBIDDEN", "")
+	requireError(t, e.do("GET", "/api/v1/categories/"+f.cat.id+"/devices", f.judge.token, nil), 403, "FORBIDDEN", "")
 	otherTenant := newLiveFixture(e.env, "live-device-other")
-	scRequireError(t, e.do("GET", "/api/v1/categories/"+f.cat.id+"/devices", otherTenant.tn.admin, nil), 404, "NOT_FOUND", "")
-	scRequireError(t, e.do("PUT", path, otherTenant.judge.token, map[string]any{"queued": 1}), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/categories/"+f.cat.id+"/devices", otherTenant.tn.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("PUT", path, otherTenant.judge.token, map[string]any{"queued": 1}), 404, "NOT_FOUND", "")
 }

@@ -18,10 +18,10 @@ import (
 func TestPoolExhaustedAnswers503(t *testing.T) {
 	t.Parallel()
 	const poolTimeout = time.Second
-	e := newEnv(t, func(s *config.Database) {
+	e := newEnv(t, withPool(func(s *config.Database) {
 		s.ConnectionLimit = 2
 		s.PoolTimeout = poolTimeout
-	})
+	}))
 	tok := e.tenant("busy")
 	ctx := context.Background()
 	for range 2 {
@@ -47,7 +47,7 @@ func TestDatabaseUnavailable(t *testing.T) {
 	port := closedPort(t)
 	settings, err := config.ParseDatabaseURL("postgresql://postgres:secret@127.0.0.1:" + strconv.Itoa(port) + "/x?connect_timeout=1&pool_timeout=2")
 	require.NoError(t, err)
-	e := newEnvWith(t, settings)
+	e := newEnv(t, withSettings(settings))
 	r := e.do("GET", "/api/v1/events", "em_"+"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", nil)
 	require.Equal(t, http.StatusServiceUnavailable, r.status, string(r.body))
 	code, _ := r.errorCode(t)
@@ -63,7 +63,7 @@ func TestDatabaseUnavailable(t *testing.T) {
 
 func TestReadyz(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	r := e.do("GET", "/readyz", "", nil)
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Equal(t, map[string]any{"status": "ready"}, r.json(t))

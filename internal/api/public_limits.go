@@ -4,12 +4,13 @@ import (
 	"net/http"
 
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 )
 
 // Routes without a sign-in (sign-in link exchange, audience views) are limited per client address
 // (an IPv6 client by its /64), in process: their secrets cannot be guessed, so the limit only
 // bounds the work one client can cause. A venue's screens behind one address fit well within it.
-var publicLimits = map[string]ratelimit.Limit{
+var publicLimits = map[string]rules.Limit{
 	"link":     {PerMinute: 30, PerHour: 300, Burst: 30},
 	"audience": {PerMinute: 600, PerHour: 20000, Burst: 120},
 }

@@ -14,33 +14,34 @@ import (
 
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/eventmanager/eventmanager/internal/redistest"
 )
 
 // staticLimits is a ratelimit.Source of fixed rows: the seeded tiers and a few tenant rows.
-type staticLimits struct{ cfgs []ratelimit.Config }
+type staticLimits struct{ cfgs []rules.Config }
 
-func (s staticLimits) TenantLimits(_ context.Context, id string) (ratelimit.TenantLimits, bool, error) {
-	return ratelimit.TenantLimits{TenantID: id, Tier: "internal", Configs: s.cfgs}, true, nil
+func (s staticLimits) TenantLimits(_ context.Context, id string) (rules.TenantLimits, bool, error) {
+	return rules.TenantLimits{TenantID: id, Tier: "internal", Configs: s.cfgs}, true, nil
 }
-func (s staticLimits) TenantLimitsBySlug(ctx context.Context, slug string) (ratelimit.TenantLimits, bool, error) {
+func (s staticLimits) TenantLimitsBySlug(ctx context.Context, slug string) (rules.TenantLimits, bool, error) {
 	return s.TenantLimits(ctx, slug)
 }
-func (s staticLimits) GlobalLimits(context.Context) ([]ratelimit.Config, error) { return s.cfgs, nil }
+func (s staticLimits) GlobalLimits(context.Context) ([]rules.Config, error) { return s.cfgs, nil }
 
 const (
 	benchTenant = "11111111-1111-1111-1111-111111111111"
 	benchUser   = "22222222-2222-2222-2222-222222222222"
 )
 
-func benchConfigs() []ratelimit.Config {
-	var cfgs []ratelimit.Config
+func benchConfigs() []rules.Config {
+	var cfgs []rules.Config
 	for i, tier := range []string{"free", "standard", "premium", "enterprise", "internal"} {
-		cfgs = append(cfgs, ratelimit.Config{ID: "tier-" + tier, Tier: tier, PerMinute: 60000000, PerHour: 2000000000, Burst: 1000000000 * (i + 1), Enabled: true})
+		cfgs = append(cfgs, rules.Config{ID: "tier-" + tier, Tier: tier, PerMinute: 60000000, PerHour: 2000000000, Burst: 1000000000 * (i + 1), Enabled: true})
 	}
-	for _, e := range []string{"GET /api/v1/events", "POST /api/v1/scores", ratelimit.SignInEndpoint} {
-		cfgs = append(cfgs, ratelimit.Config{ID: "ep-" + e, Endpoint: e, PerMinute: 100, PerHour: 1000, Burst: 10, Enabled: true})
-		cfgs = append(cfgs, ratelimit.Config{ID: "tep-" + e, TenantID: benchTenant, Endpoint: e, PerMinute: 100, PerHour: 1000, Burst: 10, Enabled: true})
+	for _, e := range []string{"GET /api/v1/events", "POST /api/v1/scores", signInRoute} {
+		cfgs = append(cfgs, rules.Config{ID: "ep-" + e, Endpoint: e, PerMinute: 100, PerHour: 1000, Burst: 10, Enabled: true})
+		cfgs = append(cfgs, rules.Config{ID: "tep-" + e, TenantID: benchTenant, Endpoint: e, PerMinute: 100, PerHour: 1000, Burst: 10, Enabled: true})
 	}
 	return cfgs
 }

@@ -7,15 +7,22 @@ import (
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-// Rate limits (issue 8). Every authenticated route is limited per user, by the configuration that
+// Rate limits. Every authenticated route is limited per user, by the configuration that
 // resolves for (tenant, user, route pattern); sign-in per client IP, per tenant and per account,
 // before the password check. Exempt: GET /healthz, /readyz and /metrics, which orchestrators and
 // Prometheus poll from inside the network, stay cheap (/metrics shares one database read per 5 s,
 // see metrics.DatabaseMaxAge), and must keep answering when a client
 // floods the service (a limited probe would get a healthy instance killed).
+
+// signInRoute is the sign-in route. It is limited in three buckets (rules.SignInBuckets), which the
+// rows of rate_limit_configs name by this route.
+const signInRoute = "POST /api/v1/auth/login"
+
+var signIn = rules.SignInBuckets(signInRoute)
 
 // defaultRateLimits counts in process, with the configurations read through st and cached; without
 // a listener, only this server's own admin changes invalidate the cache (and entries expire after
@@ -63,7 +70,7 @@ func (s *Server) limitSignIn(w http.ResponseWriter, r *http.Request, slug, email
 	if s.limits == nil {
 		return nil
 	}
-	res, err := s.limits.CheckSignIn(r.Context(), slug, email, addressBucket(clientIP(r)))
+	res, err := s.limits.CheckSignIn(r.Context(), signInRoute, slug, email, addressBucket(clientIP(r)))
 	if err != nil {
 		s.warnLimitsUnavailable(r, "rate limits unavailable; sign-ins not limited", err)
 		return nil

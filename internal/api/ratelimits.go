@@ -1,13 +1,12 @@
 package api
 
 import (
-	"fmt"
 	"math"
 	"net/http"
 	"slices"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
-	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -15,16 +14,6 @@ import (
 // the tiers and the sign-in limits of the whole platform), ADMIN for their own tenant's rows only.
 // ?tenant_id= names the tenant (default: the caller's). The effective limit of the ADMIN's own
 // tenant still names the global row that applies to it: that is the tenant's own limit.
-func (s *Server) rateLimitRoutes() {
-	admins := access(auth.Allow(auth.SuperAdmin, auth.Admin))
-	s.handle("GET /api/v1/admin/rate-limits", admins, s.listRateLimits)
-	s.handle("GET /api/v1/admin/rate-limits/effective", admins, s.effectiveRateLimit)
-	s.handle("GET /api/v1/admin/rate-limits/{id}", admins, s.getRateLimit)
-	s.handle("POST /api/v1/admin/rate-limits", admins, s.createRateLimit)
-	s.handle("PATCH /api/v1/admin/rate-limits/{id}", admins, s.updateRateLimit)
-	s.handle("DELETE /api/v1/admin/rate-limits/{id}", admins, s.deleteRateLimit)
-	s.handle("PUT /api/v1/tenants/{id}/rate-limit-tier", access(auth.Allow(auth.SuperAdmin)), s.setRateLimitTier)
-}
 
 type rateLimitTierRequest struct {
 	Tier string `json:"tier"`
@@ -65,7 +54,7 @@ func rateLimitTenant(r *http.Request) (string, error) {
 	if id == "" || id == p.TenantID {
 		return p.TenantID, nil
 	}
-	if p.Role != auth.SuperAdmin {
+	if !auth.IsOperator(p.Role) {
 		return "", errForbidden
 	}
 	return id, nil
@@ -84,7 +73,7 @@ func (s *Server) listRateLimits(w http.ResponseWriter, r *http.Request) error {
 	if f.Limit, err = pageLimit(r); err != nil {
 		return err
 	}
-	operator := principal(r.Context()).Role == auth.SuperAdmin
+	operator := auth.IsOperator(principal(r.Context()).Role)
 	switch r.URL.Query().Get("scope") {
 	case "", "all":
 		f.TenantOnly = !operator
@@ -111,7 +100,7 @@ func (s *Server) listRateLimits(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writePage(w, rows, want, func(c ratelimit.Config) any { return rateLimitCursor{ID: c.ID} })
+	writePage(w, rows, want, func(c rules.Config) any { return rateLimitCursor{ID: c.ID} })
 	return nil
 }
 
@@ -133,7 +122,7 @@ func (s *Server) getRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if c.TenantID == "" && principal(r.Context()).Role != auth.SuperAdmin {
+	if c.TenantID == "" && !auth.IsOperator(principal(r.Context()).Role) {
 		return errForbidden
 	}
 	writeJSON(w, http.StatusOK, c)
@@ -158,58 +147,22 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	p := principal(r.Context())
-	c := ratelimit.Config{UserID: req.UserID, Endpoint: req.Endpoint, Tier: req.Tier, Priority: req.Priority, Enabled: true}
-	switch {
-	case req.Global && req.TenantID != "":
-		return invalid("tenant_id", "must be empty for a global configuration")
-	case req.Global && p.Role != auth.SuperAdmin:
-		return errForbidden
-	case req.Global && req.UserID != "":
-		return invalid("user_id", "a user's configuration belongs to the user's tenant, not global")
-	case req.Global:
-	case req.TenantID == "" || req.TenantID == p.TenantID:
-		tid, err := rateLimitTenant(r)
-		if err != nil {
-			return err
-		}
-		c.TenantID = tid
-	case !isUUID(req.TenantID):
-		return invalid("tenant_id", "must be a UUID")
-	case p.Role != auth.SuperAdmin:
-		return errForbidden
-	default:
-		c.TenantID = req.TenantID
-	}
-	if c.UserID != "" && !isUUID(c.UserID) {
-		return invalid("user_id", "must be a UUID")
-	}
-	if err := s.validEndpoint(c.Endpoint); err != nil {
-		return err
-	}
-	if c.UserID != "" && slices.Contains(ratelimit.SignInEndpoints, c.Endpoint) {
-		// Nobody is signed in yet: sign-in is counted per address, tenant and account, never per user.
-		return invalid("user_id", "sign-in limits apply per address, tenant or account, not per user: leave user_id out")
-	}
-	if c.Tier != "" && !slices.Contains(RateLimitTiers, c.Tier) {
-		return invalid("tier", "must be one of free, standard, premium, enterprise, internal")
-	}
-	if req.PerMinute == nil || req.PerHour == nil || req.Burst == nil {
-		return invalid("per_minute", "per_minute, per_hour and burst are required")
-	}
-	c.PerMinute, c.PerHour, c.Burst = *req.PerMinute, *req.PerHour, *req.Burst
-	if err := validRates(c.PerMinute, c.PerHour, c.Burst, c.Priority); err != nil {
-		return err
-	}
-	if req.Enabled != nil {
-		c.Enabled = *req.Enabled
-	}
-	check, err := s.ceilingCheck(r, c.TenantID)
+	tenantID, err := s.rateLimitOwner(r, req)
 	if err != nil {
 		return err
 	}
-	if err := check(c); err != nil {
+	c, err := s.newRateLimit(req, tenantID)
+	if err != nil {
 		return err
+	}
+	ceiling, err := s.tierCeiling(r, c.TenantID)
+	if err != nil {
+		return err
+	}
+	if ceiling != nil {
+		if ex, above := rules.AboveCeiling(*ceiling, c, signIn); above {
+			return store.AboveTierLimit(ex)
+		}
 	}
 	out, err := s.store.CreateRateLimit(r.Context(), s.actor(r), c)
 	if err != nil {
@@ -221,42 +174,76 @@ func (s *Server) createRateLimit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// ceilingCheck returns the check that refuses a tenant ADMIN's row allowing more than the global
-// rows do for tenantID (the tier default, or the sign-in rows): tiers are what a tenant pays for, and
-// the strict sign-in rows are what keeps password guessing slow, so only a SUPER_ADMIN may raise
-// limits. An ADMIN may always tighten them. The check itself reads nothing: it can run inside the
-// store's transaction, on the row as changed.
-func (s *Server) ceilingCheck(r *http.Request, tenantID string) (func(ratelimit.Config) error, error) {
-	none := func(ratelimit.Config) error { return nil }
-	if principal(r.Context()).Role == auth.SuperAdmin || tenantID == "" {
-		return none, nil
+// rateLimitOwner is the tenant a new row belongs to ("" for a global row), if the caller may
+// write there: a global row or another tenant's only for SUPER_ADMIN.
+func (s *Server) rateLimitOwner(r *http.Request, req rateLimitRequest) (string, error) {
+	p := principal(r.Context())
+	switch {
+	case req.Global && req.TenantID != "":
+		return "", invalid("tenant_id", "must be empty for a global configuration")
+	case req.Global && !auth.IsOperator(p.Role):
+		return "", errForbidden
+	case req.Global && req.UserID != "":
+		return "", invalid("user_id", "a user's configuration belongs to the user's tenant, not global")
+	case req.Global:
+		return "", nil
+	case req.TenantID == "" || req.TenantID == p.TenantID:
+		return rateLimitTenant(r)
+	case !isUUID(req.TenantID):
+		return "", invalid("tenant_id", "must be a UUID")
+	case !auth.IsOperator(p.Role):
+		return "", errForbidden
+	}
+	return req.TenantID, nil
+}
+
+// newRateLimit checks the fields of a new row of tenantID.
+func (s *Server) newRateLimit(req rateLimitRequest, tenantID string) (rules.Config, error) {
+	c := rules.Config{TenantID: tenantID, UserID: req.UserID, Endpoint: req.Endpoint, Tier: req.Tier, Priority: req.Priority, Enabled: true}
+	if c.UserID != "" && !isUUID(c.UserID) {
+		return c, invalid("user_id", "must be a UUID")
+	}
+	if err := s.validEndpoint(c.Endpoint); err != nil {
+		return c, err
+	}
+	if c.UserID != "" && signIn.Has(c.Endpoint) {
+		// Nobody is signed in yet: sign-in is counted per address, tenant and account, never per user.
+		return c, invalid("user_id", "sign-in limits apply per address, tenant or account, not per user: leave user_id out")
+	}
+	if c.Tier != "" && !slices.Contains(RateLimitTiers, c.Tier) {
+		return c, invalid("tier", "must be one of free, standard, premium, enterprise, internal")
+	}
+	if req.PerMinute == nil || req.PerHour == nil || req.Burst == nil {
+		return c, invalid("per_minute", "per_minute, per_hour and burst are required")
+	}
+	c.PerMinute, c.PerHour, c.Burst = *req.PerMinute, *req.PerHour, *req.Burst
+	if err := validRates(c.PerMinute, c.PerHour, c.Burst, c.Priority); err != nil {
+		return c, err
+	}
+	if req.Enabled != nil {
+		c.Enabled = *req.Enabled
+	}
+	return c, nil
+}
+
+// tierCeiling is what bounds a tenant ADMIN's rows in tenantID: the tenant's limits, whose global
+// rows (the tier default, the sign-in rows) an ADMIN may only tighten; nil for a SUPER_ADMIN, who
+// may raise them, and for global rows.
+func (s *Server) tierCeiling(r *http.Request, tenantID string) (*rules.TenantLimits, error) {
+	if auth.IsOperator(principal(r.Context()).Role) || tenantID == "" {
+		return nil, nil
 	}
 	tl, _, err := s.store.TenantLimits(r.Context(), tenantID)
 	if err != nil {
 		return nil, err
 	}
-	return func(c ratelimit.Config) error {
-		ceiling, ok := ratelimit.Ceiling(tl, c.Endpoint)
-		if !ok {
-			return nil
-		}
-		for _, v := range []struct {
-			field      string
-			value, max int
-		}{{"per_minute", c.PerMinute, ceiling.PerMinute}, {"per_hour", c.PerHour, ceiling.PerHour}, {"burst", c.Burst, ceiling.Burst}} {
-			if v.value > v.max {
-				return &Error{Status: http.StatusForbidden, Code: "ABOVE_TIER_LIMIT", Field: v.field,
-					Message: fmt.Sprintf("an ADMIN may only lower limits: at most %d here (level %s of the %s tier); a SUPER_ADMIN can raise them", v.max, ceiling.LevelOf(), tl.Tier)}
-			}
-		}
-		return nil
-	}, nil
+	return &tl, nil
 }
 
 // validEndpoint accepts "" (every endpoint), a rate-limited route of this server, or one of the
 // sign-in buckets.
 func (s *Server) validEndpoint(e string) error {
-	if e == "" || s.limited[e] || slices.Contains(ratelimit.SignInEndpoints, e) {
+	if e == "" || s.limited[e] || signIn.Has(e) {
 		return nil
 	}
 	return invalid("endpoint", "must be a route pattern of this API such as \"GET /api/v1/events\", or one of the sign-in buckets \"POST /api/v1/auth/login\", \"POST /api/v1/auth/login#ip\", \"POST /api/v1/auth/login#tenant\"")
@@ -307,13 +294,14 @@ func (s *Server) updateRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if err := validRates(*or(req.PerMinute, &one), *or(req.PerHour, or(req.PerMinute, &one)), *or(req.Burst, &one), *or(req.Priority, &zero)); err != nil {
 		return err
 	}
-	global := principal(r.Context()).Role == auth.SuperAdmin
-	check, err := s.ceilingCheck(r, tenantID)
+	ceiling, err := s.tierCeiling(r, tenantID)
 	if err != nil {
 		return err
 	}
-	out, err := s.store.UpdateRateLimit(r.Context(), tenantID, s.actor(r), id,
-		store.RateLimitPatch{PerMinute: req.PerMinute, PerHour: req.PerHour, Burst: req.Burst, Enabled: req.Enabled, Priority: req.Priority}, global, check)
+	out, err := s.store.UpdateRateLimit(r.Context(), s.actor(r), store.RateLimitUpdate{
+		TenantID: tenantID, ID: id, Global: auth.IsOperator(principal(r.Context()).Role), Ceiling: ceiling, SignIn: signIn,
+		Patch: store.RateLimitPatch{PerMinute: req.PerMinute, PerHour: req.PerHour, Burst: req.Burst, Enabled: req.Enabled, Priority: req.Priority},
+	})
 	if err != nil {
 		return err
 	}
@@ -334,7 +322,7 @@ func (s *Server) deleteRateLimit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	c, err := s.store.DeleteRateLimit(r.Context(), tenantID, s.actor(r), id, principal(r.Context()).Role == auth.SuperAdmin)
+	c, err := s.store.DeleteRateLimit(r.Context(), tenantID, s.actor(r), id, auth.IsOperator(principal(r.Context()).Role))
 	if err != nil {
 		return err
 	}
@@ -352,7 +340,7 @@ func (s *Server) rateLimitsChanged(tenantID string) {
 }
 
 type effectiveCandidate struct {
-	ratelimit.Config
+	rules.Config
 	Level string `json:"level"`
 }
 
@@ -388,16 +376,16 @@ func (s *Server) effectiveRateLimit(w http.ResponseWriter, r *http.Request) erro
 	if !found {
 		return errNotFound
 	}
-	signIn := slices.Contains(ratelimit.SignInEndpoints, endpoint)
+	signIn := signIn.Has(endpoint)
 	if signIn {
 		userID = "" // as enforced: nobody is signed in yet
 	}
-	subject := ratelimit.Subject{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier}
+	subject := rules.Subject{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier}
 	out := effectiveRateLimit{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier, Candidates: []effectiveCandidate{}}
-	for _, c := range ratelimit.Candidates(tl.Configs, subject, signIn) {
+	for _, c := range rules.Candidates(tl.Configs, subject, signIn) {
 		out.Candidates = append(out.Candidates, effectiveCandidate{Config: c, Level: c.LevelOf().String()})
 	}
-	if m, ok := ratelimit.Resolve(tl.Configs, subject, signIn); ok {
+	if m, ok := rules.Resolve(tl.Configs, subject, signIn); ok {
 		out.Applies = &effectiveCandidate{Config: m.Config, Level: m.Level.String()}
 		out.Reason = m.Reason()
 	} else {

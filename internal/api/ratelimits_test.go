@@ -19,6 +19,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/eventmanager/eventmanager/internal/redistest"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/jackc/pgx/v5"
@@ -40,20 +41,6 @@ func (r response) rl(name string) int {
 	return n
 }
 
-func (e *env) userID(token string) string {
-	e.t.Helper()
-	r := e.do("GET", "/api/v1/auth/me", token, nil)
-	require.Equal(e.t, http.StatusOK, r.status, string(r.body))
-	return r.json(e.t)["id"].(string)
-}
-
-func (e *env) tenantID(slug string) string {
-	e.t.Helper()
-	ten, err := e.store.TenantBySlug(context.Background(), slug)
-	require.NoError(e.t, err)
-	return ten.ID
-}
-
 func (e *env) createRateLimit(token string, body map[string]any) map[string]any {
 	e.t.Helper()
 	r := e.do("POST", "/api/v1/admin/rate-limits", token, body)
@@ -63,7 +50,7 @@ func (e *env) createRateLimit(token string, body map[string]any) map[string]any 
 
 func TestRateLimitHeadersAndRefusalAfterBurst(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tok := e.tenant("rl-burst")
 
 	// The seeded tier "standard" applies to every tenant by default: headers on allowed answers.
@@ -108,14 +95,14 @@ func TestRateLimitHeadersAndRefusalAfterBurst(t *testing.T) {
 
 func TestSignInLimitedPerAccountBeforeThePasswordCheck(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	e.tenant("rl-signin")
 	e.addUser("rl-signin", auth.Judge)
 	bad := map[string]string{"tenant": "rl-signin", "email": "admin@rl-signin.test", "password": "wrong password"}
 	tok := e.login("rl-signin", "admin@rl-signin.test")
 	// The tenant's own sign-in limit per account: 3 attempts, then one a minute (a new row starts a
 	// new bucket; the seeded one, 10 then one every 6 s, would refill during a slow test run).
-	e.createRateLimit(tok, map[string]any{"endpoint": ratelimit.SignInEndpoint, "per_minute": 1, "per_hour": 10, "burst": 3})
+	e.createRateLimit(tok, map[string]any{"endpoint": "POST /api/v1/auth/login", "per_minute": 1, "per_hour": 10, "burst": 3})
 	for i := range 3 {
 		r := e.do("POST", "/api/v1/auth/login", "", bad)
 		require.Equal(t, http.StatusUnauthorized, r.status, "attempt %d", i+1)
@@ -134,7 +121,7 @@ func TestSignInLimitedPerAccountBeforeThePasswordCheck(t *testing.T) {
 
 func TestSignInLimitedPerIPAndPerTenant(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("rl-ip")
 	tid := e.tenantID("rl-ip")
 	superTok := e.addUser("rl-ip", auth.SuperAdmin)
@@ -143,7 +130,7 @@ func TestSignInLimitedPerIPAndPerTenant(t *testing.T) {
 	list := e.do("GET", "/api/v1/admin/rate-limits?scope=global", superTok, nil)
 	require.Equal(t, http.StatusOK, list.status)
 	var page struct {
-		Data []ratelimit.Config `json:"data"`
+		Data []rules.Config `json:"data"`
 	}
 	require.NoError(t, json.Unmarshal(list.body, &page))
 	var ipRow, tenantRow string
@@ -152,9 +139,9 @@ func TestSignInLimitedPerIPAndPerTenant(t *testing.T) {
 			continue // the internal tier's own sign-in rows
 		}
 		switch c.Endpoint {
-		case ratelimit.SignInIPEndpoint:
+		case "POST /api/v1/auth/login#ip":
 			ipRow = c.ID
-		case ratelimit.SignInTenantEndpoint:
+		case "POST /api/v1/auth/login#tenant":
 			tenantRow = c.ID
 		}
 	}
@@ -170,7 +157,7 @@ func TestSignInLimitedPerIPAndPerTenant(t *testing.T) {
 	r = e.do("PATCH", "/api/v1/admin/rate-limits/"+ipRow, superTok, map[string]any{"burst": 5, "per_minute": 1})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	// The tenant bucket: a tenant+endpoint row for this tenant only.
-	e.createRateLimit(superTok, map[string]any{"tenant_id": tid, "endpoint": ratelimit.SignInTenantEndpoint, "per_minute": 1, "per_hour": 10, "burst": 50})
+	e.createRateLimit(superTok, map[string]any{"tenant_id": tid, "endpoint": "POST /api/v1/auth/login#tenant", "per_minute": 1, "per_hour": 10, "burst": 50})
 
 	// Attempts from this address, each for another account, are refused within the burst of 5
 	// (the two earlier sign-ins were counted at the old rate, so exactly how many is left depends on it).
@@ -198,7 +185,7 @@ func TestSignInLimitedPerIPAndPerTenant(t *testing.T) {
 
 func TestRateLimitAdminValidationAndAccess(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("rl-admin")
 	e.tenant("rl-other")
 	otherAdmin := e.login("rl-other", "admin@rl-other.test")
@@ -268,7 +255,7 @@ func TestRateLimitAdminValidationAndAccess(t *testing.T) {
 	r = e.do("GET", "/api/v1/admin/rate-limits", admin, nil)
 	require.Equal(t, http.StatusOK, r.status)
 	var page struct {
-		Data []ratelimit.Config `json:"data"`
+		Data []rules.Config `json:"data"`
 	}
 	require.NoError(t, json.Unmarshal(r.body, &page))
 	require.Len(t, page.Data, 1, "the tenant's row only: the global rows are the operator's")
@@ -295,7 +282,7 @@ func TestRateLimitAdminValidationAndAccess(t *testing.T) {
 
 func TestEffectiveRateLimitExplainsTheChoice(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tok := e.tenant("rl-eff")
 	me := e.userID(tok)
 	tid := e.tenantID("rl-eff")
@@ -437,7 +424,7 @@ func testRateLimitChangeReachesOtherInstanceWithinASecond(t *testing.T, mode bou
 
 func TestSetRateLimitTier(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("rl-tier")
 	super := e.addUser("rl-tier", auth.SuperAdmin)
 	tid := e.tenantID("rl-tier")
@@ -538,7 +525,7 @@ func TestTwoInstancesShareOneRedisLimitAndSurviveItsOutage(t *testing.T) {
 // refused, naming the field; a SUPER_ADMIN may raise them.
 func TestAdminMayOnlyLowerLimits(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("rl-ceiling")
 	super := e.addUser("rl-ceiling", auth.SuperAdmin)
 	refused := func(tok, method, path string, body map[string]any, field string) {

@@ -19,7 +19,7 @@ func TestRecoversWhenDatabaseReturns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pg := newStoppableDatabase(t, "recovery")
-	e := newEnvWith(t, pg.settings)
+	e := newEnv(t, withSettings(pg.settings))
 	tok := e.tenant("phoenix")
 	require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/events", tok, nil).status)
 

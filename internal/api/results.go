@@ -7,12 +7,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-func (s *Server) resultRoutes() {
-	s.handle("GET /api/v1/results/categories/{id}", signedIn, s.categoryResults)
-	s.handle("GET /api/v1/results/contests/{id}", signedIn, s.contestResults)
-	s.handle("GET /api/v1/results/events/{id}", signedIn, s.eventResults)
-}
-
 // resultsView applies the visibility rules: a JUDGE gets results computed from their own scores
 // only (as if they were the only judge); a CONTESTANT only categories whose totals are certified;
 // everyone else of the tenant everything.

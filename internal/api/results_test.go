@@ -211,7 +211,7 @@ func scRequireResults(t *testing.T, want []scExpected, got scCategoryResults) {
 
 func TestCategoryResultsStraightAndOlympic(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.scNewTenant("results")
 	ev := tn.event("Show", "")
 	ct := tn.contest(ev, "Solo", "")
@@ -383,7 +383,7 @@ func scNewEventSetup(e *env, slug string) scEventSetup {
 
 func TestContestAndEventResults(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	s := scNewEventSetup(e, "aggregate")
 	a1, a2, b1 := s.a1.expect(false, ""), s.a2.expect(false, ""), s.b1.expect(true, "")
 	scRequireResults(t, b1, e.scGetCategoryResults(s.tn.admin, s.b1.cat.id))
@@ -417,7 +417,7 @@ func TestContestAndEventResults(t *testing.T) {
 
 func TestResultsVisibility(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	s := scNewEventSetup(e, "visible")
 	tn := s.tn
 	j := s.judges[1]
@@ -434,10 +434,10 @@ func TestResultsVisibility(t *testing.T) {
 		s.a1.cat.id: s.a1.expect(false, j.id), s.a2.cat.id: s.a2.expect(false, j.id), s.b1.cat.id: s.b1.expect(true, j.id)})
 	// A JUDGE user not linked to a judge has no scores to see.
 	unlinked, _ := tn.user(auth.Judge)
-	scRequireError(t, e.do("GET", "/api/v1/results/categories/"+s.a1.cat.id, unlinked, nil), 403, "NOT_A_JUDGE", "")
+	requireError(t, e.do("GET", "/api/v1/results/categories/"+s.a1.cat.id, unlinked, nil), 403, "NOT_A_JUDGE", "")
 
 	// A CONTESTANT sees nothing before the totals are certified...
-	scRequireError(t, e.do("GET", "/api/v1/results/categories/"+s.a1.cat.id, s.contestant, nil), 403, "RESULTS_NOT_CERTIFIED", "")
+	requireError(t, e.do("GET", "/api/v1/results/categories/"+s.a1.cat.id, s.contestant, nil), 403, "RESULTS_NOT_CERTIFIED", "")
 	contest := e.scGetAggregate(s.contestant, "/api/v1/results/contests/"+s.a)
 	require.Empty(t, contest.Categories)
 	require.Empty(t, contest.Contestants)
@@ -446,7 +446,7 @@ func TestResultsVisibility(t *testing.T) {
 	res = e.scGetCategoryResults(s.contestant, s.a1.cat.id)
 	require.True(t, res.TotalsCertified)
 	scRequireResults(t, s.a1.expect(false, ""), res)
-	scRequireError(t, e.do("GET", "/api/v1/results/categories/"+s.a2.cat.id, s.contestant, nil), 403, "RESULTS_NOT_CERTIFIED", "")
+	requireError(t, e.do("GET", "/api/v1/results/categories/"+s.a2.cat.id, s.contestant, nil), 403, "RESULTS_NOT_CERTIFIED", "")
 	scRequireAggregate(t, e.scGetAggregate(s.contestant, "/api/v1/results/contests/"+s.a), map[string][]scExpected{s.a1.cat.id: s.a1.expect(false, "")})
 	scRequireAggregate(t, e.scGetAggregate(s.contestant, "/api/v1/results/events/"+s.event), map[string][]scExpected{s.a1.cat.id: s.a1.expect(false, "")})
 
@@ -459,6 +459,6 @@ func TestResultsVisibility(t *testing.T) {
 
 	// Unknown ids are 404.
 	for _, kind := range []string{"categories", "contests", "events"} {
-		scRequireError(t, e.do("GET", "/api/v1/results/"+kind+"/"+uuid.NewString(), tn.admin, nil), 404, "NOT_FOUND", "", kind)
+		requireError(t, e.do("GET", "/api/v1/results/"+kind+"/"+uuid.NewString(), tn.admin, nil), 404, "NOT_FOUND", "", kind)
 	}
 }

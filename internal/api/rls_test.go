@@ -124,7 +124,7 @@ func TestRowLevelSecurityHidesEveryTenantRow(t *testing.T) {
 
 func testRowLevelSecurityHidesEveryTenantRow(t *testing.T, mode bouncertest.Mode) {
 	ctx := context.Background()
-	e := newEnvVia(t, mode, nil)
+	e := newEnv(t, viaMode(mode))
 	a, b := e.rlsFixtures("rls-a"), e.rlsFixtures("rls-b")
 	e.rlsGlobalRows()
 
@@ -229,7 +229,7 @@ func TestCrossTenantReferencesRejected(t *testing.T) {
 
 func testCrossTenantReferencesRejected(t *testing.T, mode bouncertest.Mode) {
 	ctx := context.Background()
-	e := newEnvVia(t, mode, nil)
+	e := newEnv(t, viaMode(mode))
 	a, b := e.rlsFixtures("xref-a"), e.rlsFixtures("xref-b")
 	admin := rlsConnect(t, dbtest.AdminURL(t, e.db.Settings().ConnString))
 
@@ -281,7 +281,7 @@ func TestRowLevelSecurityRefusesWrites(t *testing.T) {
 
 func testRowLevelSecurityRefusesWrites(t *testing.T, mode bouncertest.Mode) {
 	ctx := context.Background()
-	e := newEnvVia(t, mode, nil)
+	e := newEnv(t, viaMode(mode))
 	a, b := e.rlsFixtures("wc-a"), e.rlsFixtures("wc-b")
 	e.rlsGlobalRows()
 
@@ -360,7 +360,7 @@ func TestSignInAndTokensUnderRowLevelSecurity(t *testing.T) {
 }
 
 func testSignInAndTokensUnderRowLevelSecurity(t *testing.T, mode bouncertest.Mode) {
-	e := newEnvVia(t, mode, nil)
+	e := newEnv(t, viaMode(mode))
 	tokA := e.tenant("sign-a")
 	tokB := e.tenant("sign-b")
 	judgeA := e.addUser("sign-a", auth.Judge)
@@ -387,7 +387,7 @@ func TestTokenCheckIsOneRoundTrip(t *testing.T) {
 	counter, url := scStartWireCounter(t, dbtest.ServiceURL(t, dbtest.NewDatabase(t)))
 	settings, err := config.ParseDatabaseURL(url + "&connection_limit=1")
 	require.NoError(t, err)
-	e := newEnvWith(t, settings)
+	e := newEnv(t, withSettings(settings))
 	token := e.tenant("trips")
 
 	roundTrips := func(f func()) (statements, trips int64) {

@@ -12,7 +12,7 @@ import (
 // (409 SCORE_CAP_BELOW_TOTALS).
 func TestScoreCap(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.scNewTenant("capped")
 	cat := tn.category(tn.contest(tn.event("Show", ""), "Solo", ""), "Vocal", []string{"10", "10"}, 2)
 	j := tn.judge("Jo")
@@ -26,18 +26,18 @@ func TestScoreCap(t *testing.T) {
 	}
 	// 8 + 8 = 16 for the first contestant: the first of its cells is named; nothing is written.
 	r = e.scPut(j.token, cat.id, map[string]any{"scores": []scCell{cell(1, 0, 1), cell(0, 0, 8), cell(0, 1, 8)}})
-	scRequireError(t, r, http.StatusUnprocessableEntity, "SCORE_CAP_EXCEEDED", "scores[1].score")
-	require.Contains(t, scMessage(t, r), "16")
+	requireError(t, r, http.StatusUnprocessableEntity, "SCORE_CAP_EXCEEDED", "scores[1].score")
+	require.Contains(t, errorMessage(t, r), "16")
 	require.Zero(t, tn.scoreCount())
 	// Up to the cap is fine.
 	e.scPutOK(j.token, cat.id, []scCell{cell(0, 0, 8), cell(0, 1, 7)})
 	// A later write counts the cells already given: 8 + 7.5 = 15.5.
 	r = e.scPut(j.token, cat.id, map[string]any{"scores": []scCell{cell(0, 1, 7.5)}})
-	scRequireError(t, r, http.StatusUnprocessableEntity, "SCORE_CAP_EXCEEDED", "scores[0].score")
+	requireError(t, r, http.StatusUnprocessableEntity, "SCORE_CAP_EXCEEDED", "scores[0].score")
 	// Replacing a cell counts its new value, not both: 6 + 7 = 13.
 	e.scPutOK(j.token, cat.id, []scCell{cell(0, 0, 6)})
 
-	scRequireError(t, e.do("PATCH", path, tn.admin, map[string]any{"score_cap": 12.5}), http.StatusConflict, "SCORE_CAP_BELOW_TOTALS", "score_cap")
+	requireError(t, e.do("PATCH", path, tn.admin, map[string]any{"score_cap": 12.5}), http.StatusConflict, "SCORE_CAP_BELOW_TOTALS", "score_cap")
 	for _, capValue := range []any{13, 20, nil} {
 		r = e.do("PATCH", path, tn.admin, map[string]any{"score_cap": capValue})
 		require.Equal(t, http.StatusOK, r.status, string(r.body))

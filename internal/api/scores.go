@@ -15,25 +15,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// judgingRoutes registers scoring, deductions, certification and results.
-func (s *Server) judgingRoutes() {
-	s.scoreRoutes()
-	s.deductionRoutes()
-	s.certificationRoutes()
-	s.resultRoutes()
-}
-
-func (s *Server) scoreRoutes() {
-	// Any signed-in user may ask; the handlers let through judges (their own sheet and scores) and
-	// ADMIN (any judge's, naming judge_id).
-	s.handle("GET /api/v1/categories/{id}/scoresheet", signedIn, s.getScoresheet)
-	s.handle("PUT /api/v1/categories/{id}/scores", signedIn, s.putScores)
-}
-
 const maxScoresPerRequest = 500
-
-// isAdmin: ADMIN, and SUPER_ADMIN who may do whatever an ADMIN may.
-func isAdmin(p auth.Principal) bool { return p.Is(auth.Admin, auth.SuperAdmin) }
 
 var errNotAJudge = &Error{Status: http.StatusForbidden, Code: "NOT_A_JUDGE",
 	Message: "only a user whose role is JUDGE and who is linked to a judge record scores and certifies as a judge"}
@@ -51,7 +33,7 @@ func scoringJudge(p auth.Principal, requested string) (judgeID string, onBehalf 
 	case requested != "" && requested == ownJudge:
 		return requested, false, nil
 	case requested != "":
-		if !isAdmin(p) {
+		if !auth.IsAdmin(p.Role) {
 			return "", false, &Error{Status: http.StatusForbidden, Code: "FORBIDDEN", Field: "judge_id",
 				Message: "only an ADMIN may act for another judge"}
 		}
@@ -61,7 +43,7 @@ func scoringJudge(p auth.Principal, requested string) (judgeID string, onBehalf 
 		return requested, true, nil
 	case ownJudge != "":
 		return ownJudge, false, nil
-	case isAdmin(p):
+	case auth.IsAdmin(p.Role):
 		return "", false, invalid("judge_id", "is required: your account is not linked to a judge")
 	}
 	return "", false, errNotAJudge

@@ -49,7 +49,7 @@ func (s scScoringSetup) cell(k, cr int, score any) scCell {
 
 func TestScoreRefusals(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	s := scNewScoringSetup(e, "refusals")
 	tn := s.tn
 	tally, _ := tn.user(auth.TallyMaster)
@@ -105,7 +105,7 @@ func TestScoreRefusals(t *testing.T) {
 	}
 	for _, c := range cases {
 		r := e.scPut(c.token, c.category, c.body)
-		scRequireError(t, r, c.status, c.code, c.field, c.name)
+		requireError(t, r, c.status, c.code, c.field, c.name)
 	}
 	// Nothing was written by any refused request, in either tenant, and nothing was audited.
 	require.Zero(t, tn.scoreCount())
@@ -122,7 +122,7 @@ func TestScoreRefusals(t *testing.T) {
 
 func TestScoresAllOrNothing(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.scNewTenant("batch")
 	cat := tn.category(tn.contest(tn.event("Show", ""), "Solo", ""), "Vocal", []string{"10", "10"}, 5)
 	j := tn.judge("Judy")
@@ -143,7 +143,7 @@ func TestScoresAllOrNothing(t *testing.T) {
 	}
 	// One bad score among ten: none is written.
 	r := e.scPut(j.token, cat.id, map[string]any{"scores": batch(6, 7)})
-	scRequireError(t, r, 400, "SCORE_OUT_OF_RANGE", "scores[6].score")
+	requireError(t, r, 400, "SCORE_OUT_OF_RANGE", "scores[6].score")
 	require.Zero(t, tn.scoreCount())
 
 	// The ten good ones are written, and the answer holds the judge's cells.
@@ -174,7 +174,7 @@ func TestScoresAllOrNothing(t *testing.T) {
 
 	// An update with one bad score leaves every stored value as it was.
 	r = e.scPut(j.token, cat.id, map[string]any{"scores": batch(9, 9)})
-	scRequireError(t, r, 400, "SCORE_OUT_OF_RANGE", "scores[9].score")
+	requireError(t, r, 400, "SCORE_OUT_OF_RANGE", "scores[9].score")
 	require.Equal(t, 10, tn.count(`SELECT count(*) FROM scores WHERE tenant_id = $1 AND score = 7`))
 	require.Equal(t, 10, tn.auditCount("score.submitted"))
 
@@ -187,7 +187,7 @@ func TestScoresAllOrNothing(t *testing.T) {
 
 func TestScoreIdempotency(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	s := scNewScoringSetup(e, "idem")
 	tn := s.tn
 
@@ -230,7 +230,7 @@ func TestScoreIdempotency(t *testing.T) {
 
 	// The same key with another body is refused.
 	r := put(s.judge.token, "key-1", bodyOf("7"))
-	scRequireError(t, r, 422, "IDEMPOTENCY_KEY_REUSED", "Idempotency-Key")
+	requireError(t, r, 422, "IDEMPOTENCY_KEY_REUSED", "Idempotency-Key")
 	require.Equal(t, 1, tn.count(`SELECT count(*) FROM scores WHERE tenant_id = $1 AND score = 9`))
 
 	// Keys belong to their user: another judge's key-1 is a new request.
@@ -239,13 +239,13 @@ func TestScoreIdempotency(t *testing.T) {
 	require.Empty(t, r.header.Get("Idempotent-Replayed"))
 
 	// A refused request leaves no key behind: corrected, it goes through with the same key.
-	scRequireError(t, put(s.judge.token, "key-2", bodyOf("11")), 400, "SCORE_OUT_OF_RANGE", "scores[0].score")
+	requireError(t, put(s.judge.token, "key-2", bodyOf("11")), 400, "SCORE_OUT_OF_RANGE", "scores[0].score")
 	r = put(s.judge.token, "key-2", bodyOf("6"))
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Empty(t, r.header.Get("Idempotent-Replayed"))
 
 	// A malformed key is refused.
-	scRequireError(t, put(s.judge.token, strings.Repeat("k", 256), bodyOf("6")), 400, "VALIDATION_FAILED", "Idempotency-Key")
+	requireError(t, put(s.judge.token, strings.Repeat("k", 256), bodyOf("6")), 400, "VALIDATION_FAILED", "Idempotency-Key")
 
 	// Concurrent requests with one key: exactly one writes, the others replay its answer.
 	before := tn.auditCount("score.submitted")
@@ -275,7 +275,7 @@ func TestScoreIdempotency(t *testing.T) {
 
 func TestScoresheet(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	s := scNewScoringSetup(e, "sheet")
 	tn := s.tn
 	tally, _ := tn.user(auth.TallyMaster)
@@ -357,15 +357,15 @@ func TestScoresheet(t *testing.T) {
 		{"admin, judge not assigned", tn.admin, "?judge_id=" + s.unassigned.id, 403, "NOT_ASSIGNED", "judge_id"},
 	} {
 		r := e.do("GET", "/api/v1/categories/"+s.cat.id+"/scoresheet"+c.query, c.token, nil)
-		scRequireError(t, r, c.status, c.code, c.field, c.name)
+		requireError(t, r, c.status, c.code, c.field, c.name)
 	}
 	r = e.do("GET", "/api/v1/categories/"+uuid.NewString()+"/scoresheet", s.judge.token, nil)
-	scRequireError(t, r, 404, "NOT_FOUND", "")
+	requireError(t, r, 404, "NOT_FOUND", "")
 }
 
 func TestAdminScoresOnBehalfOfJudge(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	s := scNewScoringSetup(e, "behalf")
 	tn := s.tn
 	r := e.scPut(tn.admin, s.cat.id, map[string]any{"judge_id": s.judge.id, "scores": []scCell{s.cell(2, 0, 6.5)}})
@@ -383,7 +383,7 @@ func TestAdminScoresOnBehalfOfJudge(t *testing.T) {
 
 func TestDeductions(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.scNewTenant("deduct")
 	cat := tn.category(tn.contest(tn.event("Show", ""), "Solo", ""), "Vocal", []string{"10"}, 2)
 	outsider := tn.newContestants(1)[0]
@@ -403,10 +403,10 @@ func TestDeductions(t *testing.T) {
 		{"blank reason", `{"contestant_id":%q,"amount":1,"reason":"   "}`, "VALIDATION_FAILED", "reason"},
 	} {
 		r := e.do("POST", path, tn.admin, fmt.Sprintf(c.body, cat.contestants[0]))
-		scRequireError(t, r, 400, c.code, c.field, c.name)
+		requireError(t, r, 400, c.code, c.field, c.name)
 	}
 	r := e.do("POST", path, tn.admin, map[string]any{"contestant_id": outsider, "amount": 1, "reason": "late"})
-	scRequireError(t, r, 400, "CONTESTANT_NOT_IN_CATEGORY", "contestant_id")
+	requireError(t, r, 400, "CONTESTANT_NOT_IN_CATEGORY", "contestant_id")
 	require.Zero(t, tn.count(`SELECT count(*) FROM deductions WHERE tenant_id = $1`))
 
 	// ADMIN and TALLY_MASTER enter deductions.
@@ -430,16 +430,16 @@ func TestDeductions(t *testing.T) {
 
 	// Deleting answers 204, audited; a second time 404.
 	require.Equal(t, http.StatusNoContent, e.do("DELETE", "/api/v1/deductions/"+ids[1], tally, nil).status)
-	scRequireError(t, e.do("DELETE", "/api/v1/deductions/"+ids[1], tally, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("DELETE", "/api/v1/deductions/"+ids[1], tally, nil), 404, "NOT_FOUND", "")
 	require.Equal(t, 1, tn.auditCount("deduction.deleted"))
 
 	// Once the totals are certified, deductions are frozen.
 	tn.scCertifyTally(cat.id)
 	r = e.do("POST", path, tn.admin, map[string]any{"contestant_id": cat.contestants[0], "amount": 1, "reason": "late"})
-	scRequireError(t, r, 409, "CATEGORY_CERTIFIED", "")
-	scRequireError(t, e.do("DELETE", "/api/v1/deductions/"+ids[0], tn.admin, nil), 409, "CATEGORY_CERTIFIED", "")
+	requireError(t, r, 409, "CATEGORY_CERTIFIED", "")
+	requireError(t, e.do("DELETE", "/api/v1/deductions/"+ids[0], tn.admin, nil), 409, "CATEGORY_CERTIFIED", "")
 	require.Equal(t, 2, tn.count(`SELECT count(*) FROM deductions WHERE tenant_id = $1`))
 
 	// An unknown category is 404, not an empty list.
-	scRequireError(t, e.do("GET", "/api/v1/categories/"+uuid.NewString()+"/deductions", tn.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/categories/"+uuid.NewString()+"/deductions", tn.admin, nil), 404, "NOT_FOUND", "")
 }

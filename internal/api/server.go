@@ -8,10 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
+	"github.com/eventmanager/eventmanager/internal/querywindow"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/sessioncache"
 	"github.com/eventmanager/eventmanager/internal/store"
@@ -30,7 +30,7 @@ type Deps struct {
 	// HTTPMetrics records every request (route, code, duration); nil records nothing.
 	HTTPMetrics *metrics.HTTP
 	// QueryWindow gives the status page its query latencies; nil shows none.
-	QueryWindow *metrics.Window
+	QueryWindow *querywindow.Window
 	// RateLimits enforces rate_limit_configs on every route but the probes; nil builds one that
 	// counts in process and reads the configurations through Store (see ratelimit_middleware.go).
 	RateLimits *ratelimit.Enforcer
@@ -67,17 +67,8 @@ type Server struct {
 	pages          http.Handler // the web app: every path that is not the API's (SetPages)
 
 	httpMetrics *metrics.HTTP
-	queryWindow *metrics.Window
+	queryWindow *querywindow.Window
 }
-
-// access says who may call a route.
-type access func(auth.Role) bool
-
-var (
-	public   access // nil: no token needed
-	signedIn access = func(auth.Role) bool { return true }
-	writers  access = auth.CanWriteCompetition
-)
 
 // New builds the API server and its route table.
 func New(d Deps) *Server {
@@ -103,31 +94,10 @@ func New(d Deps) *Server {
 }
 
 func (s *Server) routes() {
-	s.handle("GET /healthz", public, s.healthz)
-	s.handle("GET /readyz", public, s.readyz)
-	if s.metrics != nil {
-		// Public like the health checks: it holds operation names and counts, no tenant data.
-		s.handle("GET /metrics", public, wrap(s.metrics.ServeHTTP))
+	for _, rt := range s.routeTable() {
+		s.handle(rt.pattern, rt.allow, rt.handle)
 	}
-
-	// Each resource file registers its own routes.
-	s.authRoutes()
-	s.tenantRoutes()
-	s.userRoutes()
-	s.eventRoutes()
-	s.contestRoutes()
-	s.categoryRoutes()
-	s.criterionRoutes()
-	s.contestantRoutes()
-	s.judgeRoutes()
-	s.assignmentRoutes()
-	s.auditLogRoutes()
-	s.settingRoutes()
-	s.judgingRoutes()
-	s.databaseHealthRoutes()
-	s.statusRoutes()
-	s.rateLimitRoutes()
-	s.liveRoutes()
+	// Every other path and method: the JSON error envelope instead of net/http's plain text.
 	s.mux.HandleFunc("/", s.unmatched)
 }
 

@@ -12,14 +12,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-func (s *Server) settingRoutes() {
-	settingWriters := access(auth.Allow(auth.SuperAdmin, auth.Admin))
-	s.handle("GET /api/v1/settings", signedIn, s.listSettings)
-	s.handle("GET /api/v1/settings/{key}", signedIn, s.getSetting)
-	s.handle("PUT /api/v1/settings/{key}", settingWriters, s.putSetting)
-	s.handle("DELETE /api/v1/settings/{key}", settingWriters, s.deleteSetting)
-}
-
 // settingKeyPattern is the CHECK constraint of system_settings.key, checked first so that the
 // answer names the field.
 var settingKeyPattern = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,99}$`)
@@ -47,7 +39,7 @@ func settingScope(r *http.Request) (global bool, err error) {
 	case "", store.ScopeTenant:
 		return false, nil
 	case store.ScopeGlobal:
-		if principal(r.Context()).Role != auth.SuperAdmin {
+		if !auth.IsOperator(principal(r.Context()).Role) {
 			return false, errForbidden
 		}
 		return true, nil

@@ -16,7 +16,7 @@ import (
 
 func TestSettingsFallbackOverrideDelete(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	adminA := e.tenant("set-a")
 	adminB := e.tenant("set-b")
 	super := e.addUser("set-a", auth.SuperAdmin)
@@ -24,7 +24,7 @@ func TestSettingsFallbackOverrideDelete(t *testing.T) {
 	const key = "scoring.defaults"
 
 	// Neither a tenant value nor a global one: 404.
-	requireAPIError(t, e.do("GET", "/api/v1/settings/"+key, adminA, nil), http.StatusNotFound, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/settings/"+key, adminA, nil), http.StatusNotFound, "NOT_FOUND", "")
 
 	// SUPER_ADMIN sets the global value; every tenant falls back to it.
 	g := e.settingPut(super, key, `{"type":"STRAIGHT","max":10}`, "?scope=global")
@@ -55,21 +55,21 @@ func TestSettingsFallbackOverrideDelete(t *testing.T) {
 	got = e.settingGet(adminA, key)
 	require.Equal(t, "global", got.Scope)
 	requireJSONEq(t, `{"type":"STRAIGHT","max":10}`, got.Value)
-	requireAPIError(t, e.do("DELETE", "/api/v1/settings/"+key, adminA, nil), http.StatusNotFound, "NOT_FOUND", "")
+	requireError(t, e.do("DELETE", "/api/v1/settings/"+key, adminA, nil), http.StatusNotFound, "NOT_FOUND", "")
 
 	// The global value is changed by SUPER_ADMIN only, and a second global PUT updates the same row.
-	requireAPIError(t, e.do("PUT", "/api/v1/settings/"+key+"?scope=global", adminA, `{"value":1}`), http.StatusForbidden, "FORBIDDEN", "")
-	requireAPIError(t, e.do("DELETE", "/api/v1/settings/"+key+"?scope=global", adminA, nil), http.StatusForbidden, "FORBIDDEN", "")
+	requireError(t, e.do("PUT", "/api/v1/settings/"+key+"?scope=global", adminA, `{"value":1}`), http.StatusForbidden, "FORBIDDEN", "")
+	requireError(t, e.do("DELETE", "/api/v1/settings/"+key+"?scope=global", adminA, nil), http.StatusForbidden, "FORBIDDEN", "")
 	e.settingPut(super, key, `{"type":"STRAIGHT","max":20}`, "?scope=global")
 	requireJSONEq(t, `{"type":"STRAIGHT","max":20}`, e.settingGet(adminB, key).Value)
 	var rows int
-	require.NoError(t, e.db.QueryRow(context.Background(), opTest, e.auditTenantID("set-a"),
+	require.NoError(t, e.db.QueryRow(context.Background(), opTest, e.tenantID("set-a"),
 		`SELECT count(*) FROM system_settings WHERE key = $1`, []any{key}, &rows))
 	require.Equal(t, 1, rows, "only the global row is left")
 
 	// SUPER_ADMIN without scope writes its own tenant's value, like an ADMIN.
 	require.Equal(t, "tenant", e.settingPut(super, "ui.theme", `"dark"`, "?scope=tenant").Scope)
-	requireAPIError(t, e.do("GET", "/api/v1/settings/ui.theme", adminB, nil), http.StatusNotFound, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/settings/ui.theme", adminB, nil), http.StatusNotFound, "NOT_FOUND", "")
 
 	// Roles: any signed-in user reads, only ADMIN and SUPER_ADMIN write.
 	for _, role := range []auth.Role{auth.Organizer, auth.Board, auth.Judge, auth.TallyMaster, auth.Auditor, auth.Emcee, auth.Contestant} {
@@ -79,21 +79,21 @@ func TestSettingsFallbackOverrideDelete(t *testing.T) {
 		}
 		require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/settings/"+key, tok, nil).status, role)
 		require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/settings", tok, nil).status, role)
-		requireAPIError(t, e.do("PUT", "/api/v1/settings/"+key, tok, `{"value":1}`), http.StatusForbidden, "FORBIDDEN", "", role)
-		requireAPIError(t, e.do("DELETE", "/api/v1/settings/ui.theme", tok, nil), http.StatusForbidden, "FORBIDDEN", "", role)
+		requireError(t, e.do("PUT", "/api/v1/settings/"+key, tok, `{"value":1}`), http.StatusForbidden, "FORBIDDEN", "", role)
+		requireError(t, e.do("DELETE", "/api/v1/settings/ui.theme", tok, nil), http.StatusForbidden, "FORBIDDEN", "", role)
 	}
-	requireAPIError(t, e.do("GET", "/api/v1/settings/"+key, "", nil), http.StatusUnauthorized, "UNAUTHENTICATED", "")
+	requireError(t, e.do("GET", "/api/v1/settings/"+key, "", nil), http.StatusUnauthorized, "UNAUTHENTICATED", "")
 	// Deleting the global value leaves nothing to fall back to.
 	r = e.do("DELETE", "/api/v1/settings/"+key+"?scope=global", super, nil)
 	require.Equal(t, http.StatusNoContent, r.status, string(r.body))
-	requireAPIError(t, e.do("GET", "/api/v1/settings/"+key, adminB, nil), http.StatusNotFound, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/settings/"+key, adminB, nil), http.StatusNotFound, "NOT_FOUND", "")
 }
 
 func TestSettingsAudit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("set-audit")
-	adminID := e.auditMe(admin)
+	adminID := e.userID(admin)
 	super := e.addUser("set-audit", auth.SuperAdmin)
 	other := e.tenant("set-audit-other")
 	const key = "results.publish"
@@ -129,18 +129,18 @@ func TestSettingsAudit(t *testing.T) {
 		}
 	}
 	require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/audit-logs/"+global[0].ID, super, nil).status)
-	requireAPIError(t, e.do("GET", "/api/v1/audit-logs/"+global[0].ID, admin, nil), http.StatusNotFound, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/audit-logs/"+global[0].ID, admin, nil), http.StatusNotFound, "NOT_FOUND", "")
 
 	// Refused writes leave no audit row.
-	requireAPIError(t, e.do("PUT", "/api/v1/settings/Bad", admin, `{"value":1}`), 400, "VALIDATION_FAILED", "key")
-	requireAPIError(t, e.do("PUT", "/api/v1/settings/"+key+"?scope=global", admin, `{"value":1}`), 403, "FORBIDDEN", "")
+	requireError(t, e.do("PUT", "/api/v1/settings/Bad", admin, `{"value":1}`), 400, "VALIDATION_FAILED", "key")
+	requireError(t, e.do("PUT", "/api/v1/settings/"+key+"?scope=global", admin, `{"value":1}`), 403, "FORBIDDEN", "")
 	require.Len(t, e.auditList(admin, "entity_type", "setting").Data, 3)
 	require.Len(t, e.auditList(super, "scope", "global").Data, 1)
 }
 
 func TestSettingsList(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	adminA := e.tenant("set-list-a")
 	adminB := e.tenant("set-list-b")
 	super := e.addUser("set-list-a", auth.SuperAdmin)
@@ -195,13 +195,13 @@ func TestSettingsList(t *testing.T) {
 		{"bad cursor", "?cursor=garbage!", "INVALID_CURSOR", "cursor"},
 		{"forged cursor", "?cursor=" + encodeTestCursor(`{"k":"Robert'); DROP TABLE system_settings;--"}`), "INVALID_CURSOR", "cursor"},
 	} {
-		requireAPIError(t, e.do("GET", "/api/v1/settings"+c.query, adminA, nil), 400, c.code, c.field, c.name)
+		requireError(t, e.do("GET", "/api/v1/settings"+c.query, adminA, nil), 400, c.code, c.field, c.name)
 	}
 }
 
 func TestSettingsValidation(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("set-bad")
 	super := e.addUser("set-bad", auth.SuperAdmin)
 	big := `"` + strings.Repeat("x", 64<<10) + `"` // 64 KiB + 2 quotes
@@ -234,7 +234,7 @@ func TestSettingsValidation(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			requireAPIError(t, e.do(c.method, c.path, c.token, c.body), c.status, c.code, c.field)
+			requireError(t, e.do(c.method, c.path, c.token, c.body), c.status, c.code, c.field)
 		})
 	}
 	// Nothing was written by any refused request.
@@ -254,7 +254,7 @@ func TestSettingsValidation(t *testing.T) {
 
 func TestSettingsTenantIsolation(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	adminA := e.tenant("set-iso-a")
 	adminB := e.tenant("set-iso-b")
 	e.settingPut(adminB, "secret.key", `{"token":"b-only"}`, "")
@@ -262,11 +262,11 @@ func TestSettingsTenantIsolation(t *testing.T) {
 	require.Len(t, bAudit, 1)
 
 	// A cannot read, list, find by value, delete or see the audit of B's setting.
-	requireAPIError(t, e.do("GET", "/api/v1/settings/secret.key", adminA, nil), http.StatusNotFound, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/settings/secret.key", adminA, nil), http.StatusNotFound, "NOT_FOUND", "")
 	require.Empty(t, e.settingKeys(adminA, "", 50))
 	require.Empty(t, e.settingKeys(adminA, `{"token":"b-only"}`, 50))
-	requireAPIError(t, e.do("DELETE", "/api/v1/settings/secret.key", adminA, nil), http.StatusNotFound, "NOT_FOUND", "")
-	requireAPIError(t, e.do("GET", "/api/v1/audit-logs/"+bAudit[0].ID, adminA, nil), http.StatusNotFound, "NOT_FOUND", "")
+	requireError(t, e.do("DELETE", "/api/v1/settings/secret.key", adminA, nil), http.StatusNotFound, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/audit-logs/"+bAudit[0].ID, adminA, nil), http.StatusNotFound, "NOT_FOUND", "")
 	require.Empty(t, e.auditList(adminA, "entity_id", *bAudit[0].EntityID).Data)
 	require.Empty(t, e.auditList(adminA, "data", `{"key":"secret.key"}`).Data)
 
@@ -289,7 +289,7 @@ func TestSettingsTenantIsolation(t *testing.T) {
 // "after" of the write it replaced.
 func TestSettingsConcurrentFirstWrites(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	admin := e.tenant("set-race")
 	const writers = 8
 	var wg sync.WaitGroup

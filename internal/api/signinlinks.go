@@ -15,15 +15,6 @@ import (
 // sends the token to POST /api/v1/auth/link (the query string is never logged).
 const SignInLinkPath = "/sign-in/link"
 
-func (s *Server) signInLinkRoutes() {
-	s.handle("POST /api/v1/judges/{id}/sign-in-links", linkManagers, s.createSignInLink)
-	s.handle("GET /api/v1/judges/{id}/sign-in-links", linkManagers, s.listSignInLinks)
-	s.handle("DELETE /api/v1/sign-in-links/{id}", linkManagers, s.revokeSignInLink)
-	s.handle("GET /api/v1/sign-in-links/{id}/qr.png", linkManagers, s.signInLinkQR)
-	// Public: the secret is the credential. Limited per client address before any database work.
-	s.handle("POST /api/v1/auth/link", public, s.exchangeSignInLink)
-}
-
 // signInLinkResponse is a link as created: its secret and the address to open, once.
 type signInLinkResponse struct {
 	store.SignInLink

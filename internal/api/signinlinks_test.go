@@ -37,7 +37,7 @@ func (e *env) exchange(secret string) response {
 
 func TestSignInLinkSingleUseAndAudit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.scNewTenant("links-once")
 	j := tn.judge("Judge Link")
 	organizer, _ := tn.user(auth.Organizer)
@@ -61,25 +61,25 @@ func TestSignInLinkSingleUseAndAudit(t *testing.T) {
 	require.Equal(t, j.userID, me.json(t)["id"])
 
 	// Second use: refused, and audited as refused.
-	scRequireError(t, e.exchange(l.Secret), 401, "SIGN_IN_LINK_INVALID", "")
+	requireError(t, e.exchange(l.Secret), 401, "SIGN_IN_LINK_INVALID", "")
 	require.Equal(t, 1, tn.auditCount("sign_in_link.create"))
 	require.Equal(t, 1, tn.auditCount("sign_in_link.exchange"))
 	require.Equal(t, 1, tn.auditCount("sign_in_link.refused"))
 	require.Equal(t, 1, tn.count(`SELECT count(*) FROM audit_logs WHERE tenant_id = $1 AND action = 'sign_in_link.exchange'
 		AND actor_user_id = $2 AND entity_id = $3`, j.userID, l.ID))
 	// A used link cannot be revoked (its session is ended by signing out).
-	scRequireError(t, e.do("DELETE", "/api/v1/sign-in-links/"+l.ID, organizer, nil), 409, "SIGN_IN_LINK_USED", "")
+	requireError(t, e.do("DELETE", "/api/v1/sign-in-links/"+l.ID, organizer, nil), 409, "SIGN_IN_LINK_USED", "")
 	// Garbage and unknown secrets.
-	scRequireError(t, e.exchange("nope"), 401, "SIGN_IN_LINK_INVALID", "")
-	scRequireError(t, e.exchange(auth.TokenPrefix+strings.Repeat("x", auth.TokenLen-3)), 401, "SIGN_IN_LINK_INVALID", "")
-	scRequireError(t, e.do("POST", "/api/v1/auth/link", "", map[string]string{}), 400, "VALIDATION_FAILED", "token")
+	requireError(t, e.exchange("nope"), 401, "SIGN_IN_LINK_INVALID", "")
+	requireError(t, e.exchange(auth.TokenPrefix+strings.Repeat("x", auth.TokenLen-3)), 401, "SIGN_IN_LINK_INVALID", "")
+	requireError(t, e.do("POST", "/api/v1/auth/link", "", map[string]string{}), 400, "VALIDATION_FAILED", "token")
 }
 
 // Two exchanges of one link at once: exactly one session. The test holds the link's row lock so
 // that both exchanges are waiting on it before either runs.
 func TestSignInLinkConcurrentExchangeOnce(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.scNewTenant("links-race")
 	j := tn.judge("Judge Race")
 	l := e.createSignInLink(tn.admin, j.id)
@@ -122,7 +122,7 @@ func TestSignInLinkConcurrentExchangeOnce(t *testing.T) {
 
 func TestSignInLinkExpiryRevocationAndTenants(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.scNewTenant("links-a")
 	other := e.scNewTenant("links-b")
 	j := tn.judge("Judge A")
@@ -132,31 +132,31 @@ func TestSignInLinkExpiryRevocationAndTenants(t *testing.T) {
 	expired := e.createSignInLink(tn.admin, j.id)
 	tn.exec(`UPDATE sign_in_links SET created_at = now() - interval '1 hour', expires_at = now() - interval '1 minute'
 		WHERE tenant_id = $1 AND id = $2`, tn.id, expired.ID)
-	scRequireError(t, e.exchange(expired.Secret), 401, "SIGN_IN_LINK_INVALID", "")
+	requireError(t, e.exchange(expired.Secret), 401, "SIGN_IN_LINK_INVALID", "")
 	require.Equal(t, 1, tn.count(`SELECT count(*) FROM audit_logs WHERE tenant_id = $1 AND action = 'sign_in_link.refused' AND data->>'reason' = 'expired'`))
 
 	// Revoked: by the tenant's admin only; another tenant's admin gets 404 and changes nothing.
 	revoked := e.createSignInLink(tn.admin, j.id)
-	scRequireError(t, e.do("DELETE", "/api/v1/sign-in-links/"+revoked.ID, other.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("DELETE", "/api/v1/sign-in-links/"+revoked.ID, other.admin, nil), 404, "NOT_FOUND", "")
 	r := e.do("DELETE", "/api/v1/sign-in-links/"+revoked.ID, tn.admin, nil)
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.NotNil(t, r.json(t)["revoked_at"])
 	r = e.do("DELETE", "/api/v1/sign-in-links/"+revoked.ID, tn.admin, nil) // again: no change
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Equal(t, 1, tn.auditCount("sign_in_link.revoke"))
-	scRequireError(t, e.exchange(revoked.Secret), 401, "SIGN_IN_LINK_INVALID", "")
-	scRequireError(t, e.do("GET", revoked.QRURL, tn.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.exchange(revoked.Secret), 401, "SIGN_IN_LINK_INVALID", "")
+	requireError(t, e.do("GET", revoked.QRURL, tn.admin, nil), 404, "NOT_FOUND", "")
 
 	// Another tenant's judge cannot be given a link, nor its links listed.
-	scRequireError(t, e.do("POST", "/api/v1/judges/"+otherJudge.id+"/sign-in-links", tn.admin, nil), 404, "NOT_FOUND", "")
-	scRequireError(t, e.do("GET", "/api/v1/judges/"+otherJudge.id+"/sign-in-links", tn.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("POST", "/api/v1/judges/"+otherJudge.id+"/sign-in-links", tn.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/judges/"+otherJudge.id+"/sign-in-links", tn.admin, nil), 404, "NOT_FOUND", "")
 	// Roles: a judge, a tally master may not create links.
 	tally, _ := tn.user(auth.TallyMaster)
-	scRequireError(t, e.do("POST", "/api/v1/judges/"+j.id+"/sign-in-links", j.token, nil), 403, "FORBIDDEN", "")
-	scRequireError(t, e.do("POST", "/api/v1/judges/"+j.id+"/sign-in-links", tally, nil), 403, "FORBIDDEN", "")
+	requireError(t, e.do("POST", "/api/v1/judges/"+j.id+"/sign-in-links", j.token, nil), 403, "FORBIDDEN", "")
+	requireError(t, e.do("POST", "/api/v1/judges/"+j.id+"/sign-in-links", tally, nil), 403, "FORBIDDEN", "")
 	// A judge without an account.
 	bare := tn.id1(`INSERT INTO judges (tenant_id, name) VALUES ($1, 'No Account') RETURNING id`, tn.id)
-	scRequireError(t, e.do("POST", "/api/v1/judges/"+bare+"/sign-in-links", tn.admin, nil), 409, "JUDGE_HAS_NO_ACCOUNT", "judge_id")
+	requireError(t, e.do("POST", "/api/v1/judges/"+bare+"/sign-in-links", tn.admin, nil), 409, "JUDGE_HAS_NO_ACCOUNT", "judge_id")
 
 	// A link is bound to its judge's tenant: exchanging it signs into that tenant only.
 	l := e.createSignInLink(other.admin, otherJudge.id)
@@ -175,13 +175,13 @@ func TestSignInLinkExpiryRevocationAndTenants(t *testing.T) {
 	// An inactive account: the link is refused and stays unused.
 	fresh := e.createSignInLink(tn.admin, j.id)
 	tn.exec(`UPDATE users SET active = false WHERE tenant_id = $1 AND id = $2`, tn.id, j.userID)
-	scRequireError(t, e.exchange(fresh.Secret), 401, "SIGN_IN_LINK_INVALID", "")
+	requireError(t, e.exchange(fresh.Secret), 401, "SIGN_IN_LINK_INVALID", "")
 	require.Equal(t, 1, tn.count(`SELECT count(*) FROM sign_in_links WHERE tenant_id = $1 AND id = $2 AND used_at IS NULL`, fresh.ID))
 }
 
 func TestSignInLinkQRCode(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.scNewTenant("links-qr")
 	j := tn.judge("Judge QR")
 	l := e.createSignInLink(tn.admin, j.id)
@@ -195,7 +195,7 @@ func TestSignInLinkQRCode(t *testing.T) {
 	require.GreaterOrEqual(t, img.Bounds().Dx(), 256)
 	require.Equal(t, img.Bounds().Dx(), img.Bounds().Dy())
 	// The secret is needed: the server keeps only its hash.
-	scRequireError(t, e.do("GET", "/api/v1/sign-in-links/"+l.ID+"/qr.png", tn.admin, nil), 400, "VALIDATION_FAILED", "secret")
+	requireError(t, e.do("GET", "/api/v1/sign-in-links/"+l.ID+"/qr.png", tn.admin, nil), 400, "VALIDATION_FAILED", "secret")
 	wrong := e.createSignInLink(tn.admin, j.id)
-	scRequireError(t, e.do("GET", "/api/v1/sign-in-links/"+l.ID+"/qr.png?secret="+url.QueryEscape(wrong.Secret), tn.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/sign-in-links/"+l.ID+"/qr.png?secret="+url.QueryEscape(wrong.Secret), tn.admin, nil), 404, "NOT_FOUND", "")
 }

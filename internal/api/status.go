@@ -20,19 +20,6 @@ const statusHealthTTL = 5 * time.Second
 // a database that does not answer.
 const statusHealthTimeout = 10 * time.Second
 
-// statusRoutes serves the status page (public static files) and its data (the operator: it is
-// the whole platform's pool, requests and database health). Like
-// the health report, it is left out when the server has no health checker.
-func (s *Server) statusRoutes() {
-	if s.health == nil {
-		return
-	}
-	s.handle("GET /admin/status", public, s.statusFile)
-	s.handle("GET /admin/status/{file}", public, s.statusFile)
-	st := &statusData{server: s, health: &healthCache{checker: s.health, ttl: statusHealthTTL, now: time.Now}}
-	s.handle("GET /api/v1/admin/status/data", operators, st.serve)
-}
-
 func (s *Server) statusFile(w http.ResponseWriter, r *http.Request) error {
 	if !statuspage.Serve(w, r.PathValue("file")) {
 		return &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: "no such route"}

@@ -71,7 +71,7 @@ const chartStateJS = `(() => {
 func TestStatusPageInBrowser(t *testing.T) {
 	chromium := chromiumPath(t)
 	// A latency target no query meets (20 µs): the page shows the degraded state, warnings first.
-	e := newStatusEnv(t, health.Thresholds{LatencyP95: 20 * time.Microsecond})
+	e := newEnv(t, withHealth(health.Thresholds{LatencyP95: 20 * time.Microsecond}, nil, nil))
 	admin := e.tenant("acme")
 	e.addUser("acme", auth.Judge)
 	// The light load below runs as the admin the page signs in as, ~20 limited requests a second for

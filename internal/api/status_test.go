@@ -1,57 +1,21 @@
 package api_test
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/auth"
-	"github.com/eventmanager/eventmanager/internal/config"
-	"github.com/eventmanager/eventmanager/internal/db"
-	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/health"
-	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/statuspage"
-	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 )
 
-// statusEnv is the API wired as serve wires it: query metrics and their window, HTTP metrics,
-// the health checker reading the window.
-type statusEnv struct {
-	*env
-	registry *prometheus.Registry
-}
-
-func newStatusEnv(t *testing.T, th health.Thresholds) *statusEnv {
-	t.Helper()
-	settings, err := config.ParseDatabaseURL(dbtest.ServiceURL(t, dbtest.NewDatabase(t)))
-	require.NoError(t, err)
-	registry := metrics.NewRegistry()
-	queries := metrics.NewQueries(registry)
-	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts, Observer: queries})
-	require.NoError(t, err)
-	t.Cleanup(d.Close)
-	registry.MustRegister(metrics.NewPoolCollector(d.Pool()))
-	st := store.New(d)
-	window := queries.Window()
-	checker := health.New(d, func(c db.Class) health.Latency { return health.Latency(window.Latency(c)) }, th)
-	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics: metrics.Handler(registry), Health: checker, HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &statusEnv{env: &env{t: t, srv: srv, db: d, store: st}, registry: registry}
-}
-
 // connectivityRuns is how many times the health checker has run its first database check.
-func (e *statusEnv) connectivityRuns() uint64 {
+func (e *env) connectivityRuns() uint64 {
 	e.t.Helper()
 	m := find(e.t, e.registry, "eventmanager_db_query_duration_seconds", map[string]string{"operation": "health.connectivity"})
 	if m == nil {
@@ -62,7 +26,7 @@ func (e *statusEnv) connectivityRuns() uint64 {
 
 func TestStatusData(t *testing.T) {
 	t.Parallel()
-	e := newStatusEnv(t, health.Thresholds{})
+	e := newEnv(t, withHealth(health.Thresholds{}, nil, nil))
 	admin := e.tenant("status")
 	judge := e.addUser("status", auth.Judge)
 	operator := e.addUser("status", auth.SuperAdmin)
@@ -127,7 +91,7 @@ func TestStatusData(t *testing.T) {
 // Pages polling every 2 s share one run of the health checks per 5 s instead of one run each.
 func TestStatusDataCachesHealth(t *testing.T) {
 	t.Parallel()
-	e := newStatusEnv(t, health.Thresholds{})
+	e := newEnv(t, withHealth(health.Thresholds{}, nil, nil))
 	e.tenant("cache")
 	operator := e.addUser("cache", auth.SuperAdmin)
 	before := e.connectivityRuns()
@@ -146,7 +110,7 @@ func TestStatusDataCachesHealth(t *testing.T) {
 
 func TestStatusPageServed(t *testing.T) {
 	t.Parallel()
-	e := newStatusEnv(t, health.Thresholds{})
+	e := newEnv(t, withHealth(health.Thresholds{}, nil, nil))
 	for _, c := range []struct{ path, contentType, contains string }{
 		{"/admin/status", "text/html; charset=utf-8", `<script src="/admin/status/status.js"`},
 		{"/admin/status/status.js", "text/javascript; charset=utf-8", "/api/v1/admin/status/data"},
@@ -184,7 +148,7 @@ func TestStatusPageServed(t *testing.T) {
 // new series.
 func TestHTTPMetricsByRoute(t *testing.T) {
 	t.Parallel()
-	e := newStatusEnv(t, health.Thresholds{})
+	e := newEnv(t, withHealth(health.Thresholds{}, nil, nil))
 	admin := e.tenant("routes")
 	for _, id := range []string{"0b0e4c1e-4a58-4d2c-9c55-3c1f6f0e0a01", "0b0e4c1e-4a58-4d2c-9c55-3c1f6f0e0a02"} {
 		r := e.do("GET", "/api/v1/events/"+id, admin, nil)

@@ -12,14 +12,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-func (s *Server) tenantRoutes() {
-	superAdmin := access(auth.Allow(auth.SuperAdmin))
-	s.handle("GET /api/v1/tenants", superAdmin, s.listTenants)
-	s.handle("POST /api/v1/tenants", superAdmin, s.createTenant)
-	s.handle("GET /api/v1/tenants/{id}", superAdmin, s.getTenant)
-	s.handle("PATCH /api/v1/tenants/{id}", superAdmin, s.updateTenant)
-}
-
 // tenantSlug is the form of a tenant's slug, as the tenants table's CHECK has it.
 var tenantSlug = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 

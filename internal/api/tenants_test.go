@@ -24,7 +24,7 @@ func (e *env) tenSuperAdmin(slug string) (string, string) {
 
 func TestTenantsLifecycle(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	opsID, root := e.tenSuperAdmin("ops")
 
 	// A new tenant with its first ADMIN, whose one-time password is shown once and works.
@@ -66,7 +66,7 @@ func TestTenantsLifecycle(t *testing.T) {
 		{"bad admin email", map[string]any{"slug": "other", "name": "Other", "admin_email": "nobody"}, 400, "VALIDATION_FAILED", "admin_email"},
 		{"unknown field", map[string]any{"slug": "other", "name": "Other", "admin_email": "a@b.test", "plan": "gold"}, 400, "UNKNOWN_FIELD", "plan"},
 	} {
-		requireCode(t, e.do("POST", "/api/v1/tenants", root, c.body), c.status, c.code, c.field, c.name)
+		requireError(t, e.do("POST", "/api/v1/tenants", root, c.body), c.status, c.code, c.field, c.name)
 	}
 
 	// List in slug order, in pages, with filters.
@@ -110,15 +110,15 @@ func TestTenantsLifecycle(t *testing.T) {
 		{"blank name", map[string]any{"name": " "}, 400, "VALIDATION_FAILED", "name"},
 		{"slug is not changed", map[string]any{"slug": "acme2"}, 400, "UNKNOWN_FIELD", "slug"},
 	} {
-		requireCode(t, e.do("PATCH", "/api/v1/tenants/"+acmeID, root, c.body), c.status, c.code, c.field, c.name)
+		requireError(t, e.do("PATCH", "/api/v1/tenants/"+acmeID, root, c.body), c.status, c.code, c.field, c.name)
 	}
-	requireCode(t, e.do("PATCH", "/api/v1/tenants/00000000-0000-0000-0000-000000000000", root, map[string]any{"name": "x"}), 404, "NOT_FOUND", "")
-	requireCode(t, e.do("GET", "/api/v1/tenants/00000000-0000-0000-0000-000000000000", root, nil), 404, "NOT_FOUND", "")
-	requireCode(t, e.do("PATCH", "/api/v1/tenants/"+opsID, root, map[string]any{"active": false}), 403, "OWN_ACCOUNT", "active")
+	requireError(t, e.do("PATCH", "/api/v1/tenants/00000000-0000-0000-0000-000000000000", root, map[string]any{"name": "x"}), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/tenants/00000000-0000-0000-0000-000000000000", root, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("PATCH", "/api/v1/tenants/"+opsID, root, map[string]any{"active": false}), 403, "OWN_ACCOUNT", "active")
 
 	// A deactivated tenant's tokens stop at once, and nobody signs in; reactivated, sign-in works.
 	require.Equal(t, http.StatusOK, e.do("PATCH", "/api/v1/tenants/"+acmeID, root, map[string]any{"active": false}).status)
-	requireCode(t, e.do("GET", "/api/v1/events", acme, nil), 401, "UNAUTHENTICATED", "")
+	requireError(t, e.do("GET", "/api/v1/events", acme, nil), 401, "UNAUTHENTICATED", "")
 	require.Equal(t, http.StatusUnauthorized, e.usrLogin("acme", "boss@acme.test", created.AdminPassword).status)
 	require.Len(t, e.do("GET", "/api/v1/tenants?active=false", root, nil).json(t)["data"], 1)
 	require.Equal(t, http.StatusOK, e.do("PATCH", "/api/v1/tenants/"+acmeID, root, map[string]any{"active": true}).status)
@@ -128,8 +128,8 @@ func TestTenantsLifecycle(t *testing.T) {
 	// (The first two share their transaction's timestamp: their order is not defined.)
 	require.ElementsMatch(t, []string{"tenant.created", "user.created", "tenant.updated", "tenant.updated", "tenant.updated"}, e.tenAudit(acmeID))
 	// ADMINs do not manage tenants.
-	requireCode(t, e.do("GET", "/api/v1/tenants", acme, nil), 403, "FORBIDDEN", "")
-	requireCode(t, e.do("POST", "/api/v1/tenants", acme, map[string]any{"slug": "x", "name": "x", "admin_email": "a@b.test"}), 403, "FORBIDDEN", "")
+	requireError(t, e.do("GET", "/api/v1/tenants", acme, nil), 403, "FORBIDDEN", "")
+	requireError(t, e.do("POST", "/api/v1/tenants", acme, map[string]any{"slug": "x", "name": "x", "admin_email": "a@b.test"}), 403, "FORBIDDEN", "")
 }
 
 // listResponseOf is a list answer, for decoding.

@@ -207,6 +207,6 @@ func testMetricsEndpoint(t *testing.T, mode bouncertest.Mode) {
 // Without a metrics handler there is no /metrics route.
 func TestNoMetricsRoute(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	require.Equal(t, http.StatusNotFound, e.do("GET", "/metrics", "", nil).status)
 }

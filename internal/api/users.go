@@ -1,26 +1,13 @@
 package api
 
 import (
-	"bytes"
-	"io"
 	"net/http"
-	"net/mail"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
-
-func (s *Server) userRoutes() {
-	managers := access(auth.CanManageUsers)
-	s.handle("GET /api/v1/users", managers, s.listUsers)
-	s.handle("POST /api/v1/users", managers, s.createUser)
-	s.handle("GET /api/v1/users/{id}", managers, s.getUser)
-	s.handle("PATCH /api/v1/users/{id}", managers, s.updateUser)
-	// Every user may change their own password; managers may reset others' (checked in the handler).
-	s.handle("POST /api/v1/users/{id}/password", signedIn, s.setPassword)
-}
 
 // userCursor is the position after the last user of a page (users are listed by email).
 type userCursor struct {
@@ -68,21 +55,6 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
-}
-
-// boolQuery reads an optional true/false query parameter; absent is nil.
-func boolQuery(r *http.Request, name string) (*bool, error) {
-	switch r.URL.Query().Get(name) {
-	case "":
-		return nil, nil
-	case "true":
-		v := true
-		return &v, nil
-	case "false":
-		v := false
-		return &v, nil
-	}
-	return nil, invalid(name, "must be true or false")
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
@@ -164,27 +136,6 @@ func newPassword(chosen *string) (password string, generated bool, err error) {
 		return "", false, invalid("password", err.Error())
 	}
 	return *chosen, false, nil
-}
-
-// accountEmail checks and normalises a required sign-in email: trimmed, lower case.
-func accountEmail(field, v string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(v))
-	if e == "" {
-		return "", invalid(field, "is required")
-	}
-	if addr, err := mail.ParseAddress(e); err != nil || addr.Address != e || len(e) > 254 {
-		return "", invalid(field, "must be an email address such as name@example.com")
-	}
-	return e, nil
-}
-
-// personName checks an optional person's name: trimmed, at most 200 characters.
-func personName(field, v string) (string, error) {
-	v = strings.TrimSpace(v)
-	if utf8.RuneCountInString(v) > 200 {
-		return "", invalid(field, "must be at most 200 characters")
-	}
-	return v, nil
 }
 
 // updateUserRequest is the body of PATCH /users/{id}; absent fields are left as they are, and
@@ -286,17 +237,4 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, passwordResponse{Password: change.Password})
 	return nil
-}
-
-// decodeOptionalJSON is decodeJSON for a body that may be left out: an empty body leaves dst as it is.
-func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		return jsonError(err)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	return decodeJSON(w, r, dst)
 }

@@ -77,17 +77,9 @@ func (e *env) usrAudit(tenantID, userID, action string) []map[string]any {
 	return out
 }
 
-func requireCode(t *testing.T, r response, status int, code, field string, msgAndArgs ...any) {
-	t.Helper()
-	require.Equal(t, status, r.status, append([]any{string(r.body)}, msgAndArgs...)...)
-	gotCode, gotField := r.errorCode(t)
-	require.Equal(t, code, gotCode, msgAndArgs...)
-	require.Equal(t, field, gotField, msgAndArgs...)
-}
-
 func TestUsersCreateAndList(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.usrTenant("people")
 
 	// No password given: a one-time password is made, returned once, and works.
@@ -130,7 +122,7 @@ func TestUsersCreateAndList(t *testing.T) {
 		{"ADMIN creates SUPER_ADMIN", map[string]any{"email": "x@people.test", "role": "SUPER_ADMIN"}, 403, "ROLE_NOT_ALLOWED", "role"},
 		{"unknown field", map[string]any{"email": "x@people.test", "role": "JUDGE", "password_hash": "x"}, 400, "UNKNOWN_FIELD", "password_hash"},
 	} {
-		requireCode(t, e.do("POST", "/api/v1/users", tn.admin, c.body), c.status, c.code, c.field, c.name)
+		requireError(t, e.do("POST", "/api/v1/users", tn.admin, c.body), c.status, c.code, c.field, c.name)
 	}
 
 	// List: by email, in pages, with filters.
@@ -168,15 +160,15 @@ func TestUsersCreateAndList(t *testing.T) {
 	require.Len(t, list("?search=CAR").Data, 1)
 	require.Len(t, list("?search=people.test&role=ADMIN").Data, 1)
 	require.Len(t, list("?active=false").Data, 0)
-	requireCode(t, e.do("GET", "/api/v1/users?role=nobody", tn.admin, nil), 400, "VALIDATION_FAILED", "role")
-	requireCode(t, e.do("GET", "/api/v1/users?active=yes", tn.admin, nil), 400, "VALIDATION_FAILED", "active")
+	requireError(t, e.do("GET", "/api/v1/users?role=nobody", tn.admin, nil), 400, "VALIDATION_FAILED", "role")
+	requireError(t, e.do("GET", "/api/v1/users?active=yes", tn.admin, nil), 400, "VALIDATION_FAILED", "active")
 
 	// Get one; another tenant's user is not found.
 	r = e.do("GET", "/api/v1/users/"+judy["id"].(string), tn.admin, nil)
 	require.Equal(t, http.StatusOK, r.status)
 	require.Equal(t, "judy@people.test", r.json(t)["email"])
 	other := e.usrTenant("others")
-	requireCode(t, e.do("GET", "/api/v1/users/"+judy["id"].(string), other.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("GET", "/api/v1/users/"+judy["id"].(string), other.admin, nil), 404, "NOT_FOUND", "")
 	require.Len(t, e.do("GET", "/api/v1/users", other.admin, nil).json(t)["data"], 1)
 
 	// Every creation is audited, without secrets.
@@ -190,7 +182,7 @@ func TestUsersCreateAndList(t *testing.T) {
 
 func TestUsersRoutesNeedAManager(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.usrTenant("guarded")
 	var someone string
 	require.NoError(t, e.db.QueryRow(context.Background(), opUsersTest, tn.id,
@@ -202,16 +194,16 @@ func TestUsersRoutesNeedAManager(t *testing.T) {
 			{"PATCH", "/api/v1/users/" + someone}, {"POST", "/api/v1/users/" + someone + "/password"},
 			{"GET", "/api/v1/tenants"}, {"POST", "/api/v1/tenants"}, {"PATCH", "/api/v1/tenants/" + tn.id},
 		} {
-			requireCode(t, e.do(req.method, req.path, tok, map[string]any{}), 403, "FORBIDDEN", "", "%s %s as %s", req.method, req.path, role)
+			requireError(t, e.do(req.method, req.path, tok, map[string]any{}), 403, "FORBIDDEN", "", "%s %s as %s", req.method, req.path, role)
 		}
 	}
-	requireCode(t, e.do("GET", "/api/v1/users", "", nil), 401, "UNAUTHENTICATED", "")
+	requireError(t, e.do("GET", "/api/v1/users", "", nil), 401, "UNAUTHENTICATED", "")
 }
 
 func TestUsersUpdate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.usrTenant("crew")
 	u := e.usrCreate(tn.admin, map[string]any{"email": "sam@crew.test", "name": "Sam", "role": "JUDGE", "password": "sam's long password"})
 	id := u["id"].(string)
@@ -248,9 +240,9 @@ func TestUsersUpdate(t *testing.T) {
 	require.Nil(t, linked)
 	// A judge linked to someone else, another tenant's judge, a malformed id.
 	admin2 := e.usrCreate(tn.admin, map[string]any{"email": "kim@crew.test", "role": "JUDGE"})
-	requireCode(t, e.do("PATCH", "/api/v1/users/"+admin2["id"].(string), tn.admin, map[string]any{"judge_id": judge2}), 409, "CONFLICT", "judge_id")
-	requireCode(t, e.do("PATCH", path, tn.admin, map[string]any{"judge_id": otherJudge}), 400, "UNKNOWN_JUDGE", "judge_id")
-	requireCode(t, e.do("PATCH", path, tn.admin, map[string]any{"judge_id": "j-1"}), 400, "VALIDATION_FAILED", "judge_id")
+	requireError(t, e.do("PATCH", "/api/v1/users/"+admin2["id"].(string), tn.admin, map[string]any{"judge_id": judge2}), 409, "CONFLICT", "judge_id")
+	requireError(t, e.do("PATCH", path, tn.admin, map[string]any{"judge_id": otherJudge}), 400, "UNKNOWN_JUDGE", "judge_id")
+	requireError(t, e.do("PATCH", path, tn.admin, map[string]any{"judge_id": "j-1"}), 400, "VALIDATION_FAILED", "judge_id")
 	r = e.do("PATCH", path, tn.admin, map[string]any{"judge_id": nil})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Nil(t, r.json(t)["judge_id"])
@@ -261,20 +253,20 @@ func TestUsersUpdate(t *testing.T) {
 	r = e.do("PATCH", path, tn.admin, map[string]any{"active": false})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Equal(t, false, r.json(t)["active"])
-	requireCode(t, e.do("GET", "/api/v1/events", samToken, nil), 401, "UNAUTHENTICATED", "")
+	requireError(t, e.do("GET", "/api/v1/events", samToken, nil), 401, "UNAUTHENTICATED", "")
 	var sessions int
 	require.NoError(t, e.db.QueryRow(ctx, opUsersTest, "", `SELECT count(*) FROM sessions WHERE user_id = $1`, []any{id}, &sessions))
 	require.Zero(t, sessions)
 	require.Equal(t, http.StatusUnauthorized, e.usrLogin("crew", "sam@crew.test", "sam's long password").status)
 	require.Equal(t, http.StatusOK, e.do("PATCH", path, tn.admin, map[string]any{"active": true}).status)
-	requireCode(t, e.do("GET", "/api/v1/events", samToken, nil), 401, "UNAUTHENTICATED", "")
+	requireError(t, e.do("GET", "/api/v1/events", samToken, nil), 401, "UNAUTHENTICATED", "")
 	e.usrToken("crew", "sam@crew.test", "sam's long password")
 
 	// Other tenants' users are not found; bad input is refused.
-	requireCode(t, e.do("PATCH", path, other.admin, map[string]any{"name": "x"}), 404, "NOT_FOUND", "")
-	requireCode(t, e.do("PATCH", path, tn.admin, map[string]any{"role": "KING"}), 400, "VALIDATION_FAILED", "role")
-	requireCode(t, e.do("PATCH", path, tn.admin, map[string]any{"email": "new@crew.test"}), 400, "UNKNOWN_FIELD", "email")
-	requireCode(t, e.do("PATCH", path, tn.admin, map[string]any{"active": "no"}), 400, "VALIDATION_FAILED", "active")
+	requireError(t, e.do("PATCH", path, other.admin, map[string]any{"name": "x"}), 404, "NOT_FOUND", "")
+	requireError(t, e.do("PATCH", path, tn.admin, map[string]any{"role": "KING"}), 400, "VALIDATION_FAILED", "role")
+	requireError(t, e.do("PATCH", path, tn.admin, map[string]any{"email": "new@crew.test"}), 400, "UNKNOWN_FIELD", "email")
+	requireError(t, e.do("PATCH", path, tn.admin, map[string]any{"active": "no"}), 400, "VALIDATION_FAILED", "active")
 }
 
 // Nobody changes their own role or active flag, nor raises anyone to SUPER_ADMIN but a SUPER_ADMIN;
@@ -282,20 +274,20 @@ func TestUsersUpdate(t *testing.T) {
 func TestUsersRoleRules(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.usrTenant("ranks")
 	self := "/api/v1/users/" + tn.adminID
 
-	requireCode(t, e.do("PATCH", self, tn.admin, map[string]any{"role": "ORGANIZER"}), 403, "OWN_ACCOUNT", "role")
-	requireCode(t, e.do("PATCH", self, tn.admin, map[string]any{"role": "SUPER_ADMIN"}), 403, "OWN_ACCOUNT", "role")
-	requireCode(t, e.do("PATCH", self, tn.admin, map[string]any{"active": false}), 403, "OWN_ACCOUNT", "active")
+	requireError(t, e.do("PATCH", self, tn.admin, map[string]any{"role": "ORGANIZER"}), 403, "OWN_ACCOUNT", "role")
+	requireError(t, e.do("PATCH", self, tn.admin, map[string]any{"role": "SUPER_ADMIN"}), 403, "OWN_ACCOUNT", "role")
+	requireError(t, e.do("PATCH", self, tn.admin, map[string]any{"active": false}), 403, "OWN_ACCOUNT", "active")
 	// Unchanged values and one's own name are fine.
 	r := e.do("PATCH", self, tn.admin, map[string]any{"role": "ADMIN", "active": true, "name": "Chief"})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Equal(t, "Chief", r.json(t)["name"])
 
 	judge := e.usrCreate(tn.admin, map[string]any{"email": "j@ranks.test", "role": "JUDGE"})
-	requireCode(t, e.do("PATCH", "/api/v1/users/"+judge["id"].(string), tn.admin, map[string]any{"role": "SUPER_ADMIN"}), 403, "ROLE_NOT_ALLOWED", "role")
+	requireError(t, e.do("PATCH", "/api/v1/users/"+judge["id"].(string), tn.admin, map[string]any{"role": "SUPER_ADMIN"}), 403, "ROLE_NOT_ALLOWED", "role")
 	// An ADMIN may make another ADMIN.
 	r = e.do("PATCH", "/api/v1/users/"+judge["id"].(string), tn.admin, map[string]any{"role": "ADMIN"})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
@@ -304,11 +296,11 @@ func TestUsersRoleRules(t *testing.T) {
 	sa, err := e.store.CreateUser(ctx, tn.id, store.Actor{}, store.NewUser{Email: "root@ranks.test", Password: testPassword, Role: auth.SuperAdmin})
 	require.NoError(t, err)
 	for _, body := range []map[string]any{{"name": "x"}, {"active": false}, {"role": "JUDGE"}} {
-		requireCode(t, e.do("PATCH", "/api/v1/users/"+sa.ID, tn.admin, body), 403, "ROLE_NOT_ALLOWED", "", body)
+		requireError(t, e.do("PATCH", "/api/v1/users/"+sa.ID, tn.admin, body), 403, "ROLE_NOT_ALLOWED", "", body)
 	}
-	requireCode(t, e.do("POST", "/api/v1/users/"+sa.ID+"/password", tn.admin, nil), 403, "ROLE_NOT_ALLOWED", "")
+	requireError(t, e.do("POST", "/api/v1/users/"+sa.ID+"/password", tn.admin, nil), 403, "ROLE_NOT_ALLOWED", "")
 	saToken := e.login("ranks", "root@ranks.test")
-	requireCode(t, e.do("PATCH", "/api/v1/users/"+sa.ID, saToken, map[string]any{"role": "ADMIN"}), 403, "OWN_ACCOUNT", "role")
+	requireError(t, e.do("PATCH", "/api/v1/users/"+sa.ID, saToken, map[string]any{"role": "ADMIN"}), 403, "OWN_ACCOUNT", "role")
 	r = e.do("POST", "/api/v1/users", saToken, map[string]any{"email": "root2@ranks.test", "role": "SUPER_ADMIN"})
 	require.Equal(t, http.StatusCreated, r.status, string(r.body))
 	r = e.do("PATCH", "/api/v1/users/"+judge["id"].(string), saToken, map[string]any{"role": "SUPER_ADMIN"})
@@ -317,13 +309,13 @@ func TestUsersRoleRules(t *testing.T) {
 	// ...and may demote the ADMIN.
 	r = e.do("PATCH", self, saToken, map[string]any{"role": "BOARD"})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
-	requireCode(t, e.do("GET", "/api/v1/users", tn.admin, nil), 403, "FORBIDDEN", "")
+	requireError(t, e.do("GET", "/api/v1/users", tn.admin, nil), 403, "FORBIDDEN", "")
 }
 
 func TestUsersPasswords(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	tn := e.usrTenant("keys")
 	u := e.usrCreate(tn.admin, map[string]any{"email": "pat@keys.test", "role": "JUDGE", "password": "first password!"})
 	id := u["id"].(string)
@@ -332,19 +324,19 @@ func TestUsersPasswords(t *testing.T) {
 	session2 := e.usrToken("keys", "pat@keys.test", "first password!")
 
 	// Changing one's own password needs the current one; the other sessions end, this one goes on.
-	requireCode(t, e.do("POST", path, session1, map[string]any{"password": "second password!"}), 400, "VALIDATION_FAILED", "current_password")
-	requireCode(t, e.do("POST", path, session1, map[string]any{"current_password": "first password!"}), 400, "VALIDATION_FAILED", "password")
-	requireCode(t, e.do("POST", path, session1, map[string]any{"current_password": "wrong password!", "password": "second password!"}), 403, "WRONG_PASSWORD", "current_password")
-	requireCode(t, e.do("POST", path, session1, map[string]any{"current_password": "first password!", "password": "2short"}), 400, "VALIDATION_FAILED", "password")
+	requireError(t, e.do("POST", path, session1, map[string]any{"password": "second password!"}), 400, "VALIDATION_FAILED", "current_password")
+	requireError(t, e.do("POST", path, session1, map[string]any{"current_password": "first password!"}), 400, "VALIDATION_FAILED", "password")
+	requireError(t, e.do("POST", path, session1, map[string]any{"current_password": "wrong password!", "password": "second password!"}), 403, "WRONG_PASSWORD", "current_password")
+	requireError(t, e.do("POST", path, session1, map[string]any{"current_password": "first password!", "password": "2short"}), 400, "VALIDATION_FAILED", "password")
 	r := e.do("POST", path, session1, map[string]any{"current_password": "first password!", "password": "second password!"})
 	require.Equal(t, http.StatusNoContent, r.status, string(r.body))
 	require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/auth/me", session1, nil).status)
-	requireCode(t, e.do("GET", "/api/v1/auth/me", session2, nil), 401, "UNAUTHENTICATED", "")
+	requireError(t, e.do("GET", "/api/v1/auth/me", session2, nil), 401, "UNAUTHENTICATED", "")
 	require.Equal(t, http.StatusUnauthorized, e.usrLogin("keys", "pat@keys.test", "first password!").status)
 	e.usrToken("keys", "pat@keys.test", "second password!")
 
 	// A judge may not reset someone else's password.
-	requireCode(t, e.do("POST", "/api/v1/users/"+tn.adminID+"/password", session1, nil), 403, "FORBIDDEN", "")
+	requireError(t, e.do("POST", "/api/v1/users/"+tn.adminID+"/password", session1, nil), 403, "FORBIDDEN", "")
 
 	// An ADMIN resets it: with no body a one-time password comes back, shown once; every session ends.
 	r = e.do("POST", path, tn.admin, nil)
@@ -352,21 +344,21 @@ func TestUsersPasswords(t *testing.T) {
 	require.Equal(t, "no-store", r.header.Get("Cache-Control"))
 	oneTime := r.json(t)["password"].(string)
 	require.Len(t, oneTime, auth.RandomPasswordLen)
-	requireCode(t, e.do("GET", "/api/v1/auth/me", session1, nil), 401, "UNAUTHENTICATED", "")
+	requireError(t, e.do("GET", "/api/v1/auth/me", session1, nil), 401, "UNAUTHENTICATED", "")
 	var sessions int
 	require.NoError(t, e.db.QueryRow(ctx, opUsersTest, "", `SELECT count(*) FROM sessions WHERE user_id = $1`, []any{id}, &sessions))
 	require.Zero(t, sessions)
 	e.usrToken("keys", "pat@keys.test", oneTime)
 	// {} works like no body; a chosen password is validated and answered 204.
 	require.Equal(t, http.StatusOK, e.do("POST", path, tn.admin, map[string]any{}).status)
-	requireCode(t, e.do("POST", path, tn.admin, map[string]any{"password": "tiny"}), 400, "VALIDATION_FAILED", "password")
-	requireCode(t, e.do("POST", path, tn.admin, map[string]any{"password": "x long password", "current_password": "y"}), 400, "VALIDATION_FAILED", "current_password")
-	requireCode(t, e.do("POST", path, tn.admin, `{"password":`), 400, "INVALID_JSON", "")
+	requireError(t, e.do("POST", path, tn.admin, map[string]any{"password": "tiny"}), 400, "VALIDATION_FAILED", "password")
+	requireError(t, e.do("POST", path, tn.admin, map[string]any{"password": "x long password", "current_password": "y"}), 400, "VALIDATION_FAILED", "current_password")
+	requireError(t, e.do("POST", path, tn.admin, `{"password":`), 400, "INVALID_JSON", "")
 	require.Equal(t, http.StatusNoContent, e.do("POST", path, tn.admin, map[string]any{"password": "chosen by admin"}).status)
 	e.usrToken("keys", "pat@keys.test", "chosen by admin")
 	// Another tenant's user is not found.
 	other := e.usrTenant("keys-rival")
-	requireCode(t, e.do("POST", path, other.admin, nil), 404, "NOT_FOUND", "")
+	requireError(t, e.do("POST", path, other.admin, nil), 404, "NOT_FOUND", "")
 
 	// Audited without the passwords.
 	require.Len(t, e.usrAudit(tn.id, id, "user.password_changed"), 1)

@@ -59,11 +59,46 @@ func Allow(roles ...Role) func(Role) bool {
 }
 
 // The permission predicates below are built once; an invalid role is never allowed anything.
+// SUPER_ADMIN may do whatever an ADMIN may.
 var (
-	canWriteCompetition = Allow(SuperAdmin, Admin, Organizer, Board)
-	canManageUsers      = Allow(SuperAdmin, Admin)
-	canReadAuditLog     = Allow(SuperAdmin, Admin, Auditor, Board)
+	canWriteCompetition    = Allow(SuperAdmin, Admin, Organizer, Board)
+	canManageUsers         = Allow(SuperAdmin, Admin)
+	canReadAuditLog        = Allow(SuperAdmin, Admin, Auditor, Board)
+	canWriteDeductions     = Allow(SuperAdmin, Admin, TallyMaster)
+	canReadDeductions      = Allow(SuperAdmin, Admin, Organizer, Board, TallyMaster, Auditor)
+	canRevokeCertification = Allow(SuperAdmin, Admin, Board)
+	canFollowStream        = Allow(SuperAdmin, Admin, Organizer, Board, TallyMaster, Auditor, Emcee, Judge)
+	canManageLinks         = Allow(SuperAdmin, Admin, Organizer)
 )
+
+// IsOperator reports whether r operates the whole platform (SUPER_ADMIN): other tenants, the rows
+// of no tenant (global settings, rate-limit tiers), the database's health.
+func IsOperator(r Role) bool { return r == SuperAdmin }
+
+// IsAdmin reports whether r administers its tenant: ADMIN, or SUPER_ADMIN. Administrators manage
+// users, settings and rate limits, and may enter scores on a judge's behalf.
+func IsAdmin(r Role) bool { return canManageUsers(r) }
+
+// CanWriteDeductions reports whether r may enter and remove deductions, which change results.
+func CanWriteDeductions(r Role) bool { return canWriteDeductions(r) }
+
+// CanReadDeductions reports whether r may read deductions: the people who run or check the
+// competition, not judges, emcees or contestants (who see them in certified results).
+func CanReadDeductions(r Role) bool { return canReadDeductions(r) }
+
+// CanRevokeCertification reports whether r may withdraw a category's certification.
+func CanRevokeCertification(r Role) bool { return canRevokeCertification(r) }
+
+// CanFollowProgress reports whether r may follow a category's progress (its judges' devices):
+// the people who run or check the competition.
+func CanFollowProgress(r Role) bool { return canReadDeductions(r) }
+
+// CanFollowStream reports whether r may open a category's live stream (a JUDGE only of a category
+// they are assigned to: the handler checks).
+func CanFollowStream(r Role) bool { return canFollowStream(r) }
+
+// CanManageLinks reports whether r may create and revoke judges' sign-in links and audience links.
+func CanManageLinks(r Role) bool { return canManageLinks(r) }
 
 // CanWriteCompetition reports whether r may create, change and delete the competition's
 // structure: events, contests, categories, criteria, contestants, judges and assignments.

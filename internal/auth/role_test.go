@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -166,5 +167,29 @@ func TestPrincipalIs(t *testing.T) {
 			p := Principal{UserID: "u", TenantID: "t", Role: tc.role}
 			require.Equal(t, tc.want, p.Is(tc.roles...))
 		})
+	}
+}
+
+// The named predicates of the route table allow exactly these roles.
+func TestNamedPredicates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		pred func(Role) bool
+		want []Role
+	}{
+		{"IsOperator", IsOperator, []Role{SuperAdmin}},
+		{"IsAdmin", IsAdmin, []Role{SuperAdmin, Admin}},
+		{"CanWriteDeductions", CanWriteDeductions, []Role{SuperAdmin, Admin, TallyMaster}},
+		{"CanReadDeductions", CanReadDeductions, []Role{SuperAdmin, Admin, Organizer, Board, TallyMaster, Auditor}},
+		{"CanRevokeCertification", CanRevokeCertification, []Role{SuperAdmin, Admin, Board}},
+		{"CanFollowProgress", CanFollowProgress, []Role{SuperAdmin, Admin, Organizer, Board, TallyMaster, Auditor}},
+		{"CanFollowStream", CanFollowStream, []Role{SuperAdmin, Admin, Organizer, Board, TallyMaster, Auditor, Emcee, Judge}},
+		{"CanManageLinks", CanManageLinks, []Role{SuperAdmin, Admin, Organizer}},
+	}
+	for _, tt := range tests {
+		for _, r := range append(AllRoles, "", "ROOT") {
+			require.Equal(t, slices.Contains(tt.want, r), tt.pred(r), "%s(%q)", tt.name, r)
+		}
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// Overload figures of issue 7: with a small pool far below the concurrency, the service stays
-// answerable and keeps its throughput.
+// Overload figures: with a small pool far below the concurrency, the service must stay answerable
+// (fast 503s with Retry-After, no 5xx of another kind) and keep its throughput.
 const (
 	OverloadConnectionLimit = 10
 	OverloadLow             = 50

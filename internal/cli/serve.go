@@ -19,6 +19,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/live"
 	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/pglisten"
+	"github.com/eventmanager/eventmanager/internal/querywindow"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/eventmanager/eventmanager/internal/web"
@@ -161,9 +162,9 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	}
 	window := queries.Window()
 	// The pool check reports the average and peak of the last 5 minutes, sampled every second.
-	sampler := health.NewPoolSampler(int(metrics.WindowLength / time.Second))
+	sampler := health.NewPoolSampler(int(querywindow.Length / time.Second))
 	go sampler.Run(ctx, pool, time.Second)
-	checker := health.New(pool, func(c db.Class) health.Latency { return health.Latency(window.Latency(c)) }, health.Thresholds{}).
+	checker := health.New(pool, window.Latency, health.Thresholds{}).
 		WithPoolSampler(sampler).WithPoolTimeouts(queries.PoolTimeouts)
 	registry.MustRegister(metrics.NewDatabaseCollector(checker, metrics.DatabaseCollectTimeout, metrics.DatabaseMaxAge))
 	// One listening connection per instance, outside the pool, for every NOTIFY consumer. It

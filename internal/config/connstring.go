@@ -2,128 +2,64 @@ package config
 
 import (
 	"errors"
+	"net/url"
 	"strconv"
 	"strings"
 )
 
-// This file splits connection strings the way pgx (v5.12, which copies libpq) does, so that the
-// parameters we remove, the password we mask and the string pgx finally parses all agree on
-// where each component starts and ends. net/url is not used: it rejects libpq's multi-host
-// syntax (postgresql://h1:5432,h2:5432/db) and decodes '+' and '#' differently from libpq.
+// This file finds the parameters of a connection string, so that ours can be taken out before the
+// string reaches pgx, and the password, so that it can be masked. Everything else (hosts, ports,
+// user, database, the parameters of libpq and pgx) is left for pgx to parse and check. The split
+// follows libpq's rules, which pgx copies: the user information ends at the first '@' unless a '/'
+// comes first, and the query starts at the first '?' after it.
 
 // encodeHint tells the operator the usual cause of a connection URL whose components cannot be
 // told apart: a special character written as is in the user name or password.
 const encodeHint = "percent-encode special characters in the user name and password (@ as %40, : as %3A, / as %2F, ? as %3F, # as %23, space as %20)"
 
-// urlParts is a postgres:// URL split into its raw (still percent-encoded) components.
+// urlParts is a URL after its "scheme://", split into its raw (still percent-encoded) parts.
 type urlParts struct {
-	scheme      string // "postgres://" or "postgresql://" (or whatever was written, for redaction)
 	hasUserinfo bool
 	user        string
 	password    string
 	hasPassword bool
-	authority   string // hosts and ports, e.g. "h1:5432,h2"
-	path        string // from the '/' that ends the authority up to the query, "" when absent
+	middle      string // hosts, ports and database: pgx's to parse
 	query       string // after '?'
 	hasQuery    bool
 }
 
-// splitURL splits rest (the URL after "scheme://") as pgx does. problem is non-empty when the
-// result is ambiguous, meaning a character that belongs to the password may have been taken for
-// a delimiter; the caller must then neither trust the components nor quote any of them.
-func splitURL(scheme, rest string) (u urlParts, problem string) {
-	u.scheme = scheme
-	p := rest
-	// Like libpq, the user information ends at the first '@' unless a '/' comes first.
-	if i := strings.IndexAny(p, "@/"); i >= 0 && p[i] == '@' {
+// splitURL splits rest (the URL after "scheme://"). problem is non-empty when an '@' is left
+// outside the user information: then a character of the password may have been taken for a
+// delimiter, so the caller must neither trust the parts nor quote any of them.
+func splitURL(rest string) (u urlParts, problem string) {
+	if i := strings.IndexAny(rest, "@/"); i >= 0 && rest[i] == '@' {
 		u.hasUserinfo = true
-		u.user, u.password, u.hasPassword = strings.Cut(p[:i], ":")
-		p = p[i+1:]
+		u.user, u.password, u.hasPassword = strings.Cut(rest[:i], ":")
+		rest = rest[i+1:]
 	}
-
-	j := 0
-	for {
-		start := j
-		if j < len(p) && p[j] == '[' {
-			end := strings.IndexByte(p[j:], ']')
-			if end < 0 {
-				return u, `an IPv6 host address has no closing "]"`
-			}
-			j += end + 1
-			if j < len(p) && !strings.ContainsRune(":/?,", rune(p[j])) {
-				return u, `an IPv6 host address in [] must be followed by ":port", "/", "?" or ","`
-			}
-		} else {
-			for j < len(p) && !strings.ContainsRune(":/?,", rune(p[j])) {
-				j++
-			}
-		}
-		if strings.ContainsRune(p[start:j], '@') {
-			return u, `the host contains "@"; ` + encodeHint
-		}
-		if j < len(p) && p[j] == ':' {
-			j++
-			portStart := j
-			for j < len(p) && !strings.ContainsRune("/?,", rune(p[j])) {
-				j++
-			}
-			// The port is never quoted: when the password holds an unencoded '/', part of the
-			// password lands here (postgres://user:se/cret@host parses "se" as the port).
-			if port := p[portStart:j]; port != "" {
-				n, err := strconv.Atoi(port)
-				if err != nil || port[0] == '+' || port[0] == '-' {
-					return u, "the port is not a number; " + encodeHint
-				}
-				if n < 1 || n > 65535 {
-					return u, "the port must be a whole number from 1 to 65535"
-				}
-			}
-		}
-		if j < len(p) && p[j] == ',' {
-			j++
-			continue
-		}
-		break
+	u.middle, u.query, u.hasQuery = strings.Cut(rest, "?")
+	if strings.ContainsRune(u.middle, '@') {
+		return u, `the host or database name contains "@"; ` + encodeHint
 	}
-	u.authority = p[:j]
-	p = p[j:]
-
-	if strings.HasPrefix(p, "/") {
-		end := strings.IndexByte(p, '?')
-		if end < 0 {
-			end = len(p)
-		}
-		u.path = p[:end]
-		p = p[end:]
-		if strings.ContainsRune(u.path, '@') {
-			return u, `the database name contains "@"; ` + encodeHint
-		}
-	}
-	if strings.HasPrefix(p, "?") {
-		u.hasQuery = true
-		u.query = p[1:]
-		// Without user information an '@' after the host is most likely the real end of a
-		// password that holds an unencoded '/' (postgres://user:pa/ss?x@host/db).
-		if !u.hasUserinfo && strings.ContainsRune(u.query, '@') {
-			return u, `"@" appears after the host but no user name comes before it; ` + encodeHint
-		}
+	// Without user information an '@' in the query is most likely the real end of a password
+	// that holds an unencoded '/' (postgres://user:pa/ss?x@host/db); with it, it is data.
+	if !u.hasUserinfo && strings.ContainsRune(u.query, '@') {
+		return u, `"@" appears after the host but no user name comes before it; ` + encodeHint
 	}
 	return u, ""
 }
 
-// queryPair is one key=value pair of a URL query, with its raw text kept so that the pairs we do
-// not own reach pgx exactly as written.
-type queryPair struct {
-	raw      string
-	rawKey   string
-	rawValue string
+// param is one parameter of either syntax: its decoded key and value, and its text as written
+// (passed on to pgx when the parameter is not ours).
+type param struct {
+	key, value, raw string
 }
 
-// splitQuery splits a URL query into pairs. Empty pairs (a trailing '&') are dropped: pgx would
-// reject them, and they carry nothing. Like libpq, every pair needs exactly one '='. The problem
-// never quotes the pair, which may hold a password written in the wrong place.
-func splitQuery(query string) ([]queryPair, string) {
-	var pairs []queryPair
+// urlParams splits a URL query into parameters. Empty pairs (a trailing '&') are dropped: pgx
+// would reject them, and they carry nothing. Like libpq, every pair needs exactly one '='. The
+// problem never quotes the pair, which may hold a password written in the wrong place.
+func urlParams(query string) ([]param, string) {
+	var params []param
 	n := 0
 	for raw := range strings.SplitSeq(query, "&") {
 		if raw == "" {
@@ -137,9 +73,17 @@ func splitQuery(query string) ([]queryPair, string) {
 		if strings.ContainsRune(v, '=') {
 			return nil, "query parameter " + strconv.Itoa(n) + ` has more than one "="; percent-encode "=" in values as %3D`
 		}
-		pairs = append(pairs, queryPair{raw: raw, rawKey: k, rawValue: v})
+		key, err := uriDecode(k)
+		if err != nil {
+			return nil, "a query parameter name " + err.Error()
+		}
+		value, err := uriDecode(v)
+		if err != nil {
+			return nil, "the value of parameter " + strconv.Quote(key) + " " + err.Error()
+		}
+		params = append(params, param{key: key, value: value, raw: raw})
 	}
-	return pairs, ""
+	return params, ""
 }
 
 var (
@@ -154,58 +98,20 @@ func uriDecode(raw string) (string, error) {
 	if strings.ContainsRune(raw, ' ') {
 		return "", errSpace
 	}
-	if !strings.ContainsRune(raw, '%') {
-		return raw, nil
+	s, err := url.PathUnescape(raw)
+	if err != nil || strings.IndexByte(s, 0) >= 0 {
+		return "", errBadPercent
 	}
-	var b strings.Builder
-	for i := 0; i < len(raw); i++ {
-		if raw[i] != '%' {
-			b.WriteByte(raw[i])
-			continue
-		}
-		if i+2 >= len(raw) {
-			return "", errBadPercent
-		}
-		hi, ok1 := unhex(raw[i+1])
-		lo, ok2 := unhex(raw[i+2])
-		if !ok1 || !ok2 || hi<<4|lo == 0 {
-			return "", errBadPercent
-		}
-		b.WriteByte(hi<<4 | lo)
-		i += 2
-	}
-	return b.String(), nil
+	return s, nil
 }
 
-// uriDecodeLenient decodes what it can and keeps the rest; redaction must not fail, and it must
-// recognise the decoded spelling of a password (p%40ss is the password p@ss).
+// uriDecodeLenient decodes raw when it can and keeps it as is otherwise: redaction must not fail,
+// and it must recognise the decoded spelling of a password (p%40ss is the password p@ss).
 func uriDecodeLenient(raw string) string {
-	var b strings.Builder
-	for i := 0; i < len(raw); i++ {
-		if raw[i] == '%' && i+2 < len(raw) {
-			hi, ok1 := unhex(raw[i+1])
-			lo, ok2 := unhex(raw[i+2])
-			if ok1 && ok2 {
-				b.WriteByte(hi<<4 | lo)
-				i += 2
-				continue
-			}
-		}
-		b.WriteByte(raw[i])
+	if s, err := url.PathUnescape(raw); err == nil {
+		return s
 	}
-	return b.String()
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	return raw
 }
 
 // kvPair is one pair of a keyword/value connection string ("host=db password='a b'"), with the
@@ -248,37 +154,25 @@ func splitKeywordValue(s string) ([]kvPair, string) {
 		i++
 		skip()
 		valStart := i
-		var val strings.Builder
-		if i < len(s) && s[i] == '\'' {
+		quoted := i < len(s) && s[i] == '\''
+		if quoted {
 			i++
-			for {
-				if i >= len(s) {
-					return nil, "a quoted value has no closing quote"
-				}
-				if s[i] == '\'' {
-					i++
-					break
-				}
-				if s[i] == '\\' {
-					i++
-					if i >= len(s) {
-						return nil, "a quoted value has no closing quote"
-					}
-				}
-				val.WriteByte(s[i])
+		}
+		var val strings.Builder
+		for ; i < len(s); i++ {
+			if quoted && s[i] == '\'' || !quoted && isSpace(s[i]) {
+				break
+			}
+			if s[i] == '\\' && i+1 < len(s) {
 				i++
 			}
-		} else {
-			for i < len(s) && !isSpace(s[i]) {
-				if s[i] == '\\' {
-					i++
-					if i >= len(s) {
-						break
-					}
-				}
-				val.WriteByte(s[i])
-				i++
+			val.WriteByte(s[i])
+		}
+		if quoted {
+			if i >= len(s) {
+				return nil, "a quoted value has no closing quote"
 			}
+			i++ // the closing quote
 		}
 		pairs = append(pairs, kvPair{key: key, value: val.String(), start: start, valStart: valStart, end: i})
 		skip()

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Our parameters: Prisma's names, because this product's operators already write them.
@@ -100,19 +100,11 @@ var (
 // other parameter reaches pgx exactly as written. Surrounding whitespace is ignored, because .env
 // files often leave a trailing space or carriage return.
 //
-// The result is validated with pgx.ParseConfig, so an error here is an error at start-up rather
+// The result is validated with pgxpool.ParseConfig, so an error here is an error at start-up rather
 // than on the first connection. Errors are *ParamError (a bad value of one of our parameters) or
 // *URLError (anything else); none contains the password.
 func ParseDatabaseURL(raw string) (Database, error) {
 	return parseDatabaseURL("DATABASE_URL", raw)
-}
-
-// parsedParam is one parameter of either syntax, decoded.
-type parsedParam struct {
-	key   string
-	value string
-	// keep is the text to pass on to pgx when the parameter is not ours.
-	keep string
 }
 
 func parseDatabaseURL(varName, raw string) (Database, error) {
@@ -130,38 +122,24 @@ func parseDatabaseURL(varName, raw string) (Database, error) {
 	}
 
 	var (
-		params []parsedParam
+		params []param
 		// build puts the kept parameters back into a connection string for pgx.
 		build func(kept []string) string
 	)
 	switch {
 	case schemePrefix.MatchString(raw):
-		i := strings.Index(raw, "://")
-		scheme := raw[:i+3]
-		if scheme != "postgres://" && scheme != "postgresql://" {
-			return fail("scheme %q is not supported; want postgresql:// or postgres://", raw[:i])
+		scheme, rest, _ := strings.Cut(raw, "://")
+		if scheme != "postgres" && scheme != "postgresql" {
+			return fail("scheme %q is not supported; want postgresql:// or postgres://", scheme)
 		}
-		u, problem := splitURL(scheme, raw[i+3:])
+		u, problem := splitURL(rest)
 		if problem != "" {
 			return fail("is not a valid connection URL: %s", problem)
 		}
-		pairs, problem := splitQuery(u.query)
-		if problem != "" {
+		if params, problem = urlParams(u.query); problem != "" {
 			return fail("%s", problem)
 		}
-		for _, p := range pairs {
-			key, err := uriDecode(p.rawKey)
-			if err != nil {
-				return fail("a query parameter name %v", err)
-			}
-			value, err := uriDecode(p.rawValue)
-			if err != nil {
-				return fail("the value of parameter %q %v", key, err)
-			}
-			params = append(params, parsedParam{key: key, value: value, keep: p.raw})
-		}
-		base := raw[:len(raw)-len(u.query)]
-		base = strings.TrimSuffix(base, "?")
+		base := strings.TrimSuffix(raw[:len(raw)-len(u.query)], "?")
 		build = func(kept []string) string {
 			if len(kept) == 0 {
 				return base
@@ -174,7 +152,7 @@ func parseDatabaseURL(varName, raw string) (Database, error) {
 			return fail("is not a valid keyword/value connection string: %s", problem)
 		}
 		for _, p := range pairs {
-			params = append(params, parsedParam{key: p.key, value: p.value, keep: raw[p.start:p.end]})
+			params = append(params, param{key: p.key, value: p.value, raw: raw[p.start:p.end]})
 		}
 		build = func(kept []string) string { return strings.Join(kept, " ") }
 	default:
@@ -189,14 +167,17 @@ func parseDatabaseURL(varName, raw string) (Database, error) {
 	db.ConnString = build(kept)
 	db.Redacted = redacted
 
-	if _, err := pgx.ParseConfig(db.ConnString); err != nil {
+	// The rest of the string is pgx's: hosts, ports, user, password, database and its own
+	// parameters. Checking it here makes a mistake an error at start-up rather than on the first
+	// connection.
+	if _, err := pgxpool.ParseConfig(db.ConnString); err != nil {
 		return fail("pgx rejects %s: %s", redacted, pgxReason(err, secrets))
 	}
 	return db, nil
 }
 
 // takeOurParams validates our parameters into a Database and returns the text of the others.
-func takeOurParams(varName string, params []parsedParam) (Database, []string, error) {
+func takeOurParams(varName string, params []param) (Database, []string, error) {
 	fail := func(format string, args ...any) (Database, []string, error) {
 		return Database{}, nil, &URLError{Var: varName, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -238,7 +219,7 @@ func takeOurParams(varName string, params []parsedParam) (Database, []string, er
 		if strings.HasPrefix(key, "pool_") {
 			return fail("parameter %q is not accepted: %s", p.key, poolParamHint)
 		}
-		kept = append(kept, p.keep)
+		kept = append(kept, p.raw)
 	}
 
 	db := Database{

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -62,7 +63,7 @@ func redact(raw string) (string, []string) {
 		}
 		start, end := last+loc[0], last+loc[1]
 		sep := start + strings.Index(raw[start:end], "://")
-		if _, problem := splitURL("", raw[sep+3:end]); problem != "" && !strings.Contains(raw[sep+3:end], "@") {
+		if cutInPassword(raw[sep+3 : end]) {
 			// A space in the password ended the URL early (postgres://u:pass word@h/db): it
 			// really ends after the next '@', unless another URL starts first.
 			next := raw[end:]
@@ -84,6 +85,22 @@ func redact(raw string) (string, []string) {
 	return text, append(secrets, found...)
 }
 
+// cutInPassword reports whether a URL that ended at a space looks cut inside its password: no '@'
+// yet, and what follows the first ':' of its hosts is no port number (postgres://u:pass word@h).
+func cutInPassword(rest string) bool {
+	if strings.ContainsRune(rest, '@') {
+		return false
+	}
+	hosts, _, _ := strings.Cut(rest, "/")
+	hosts, _, _ = strings.Cut(hosts, "?")
+	_, port, ok := strings.Cut(hosts, ":")
+	if !ok {
+		return false
+	}
+	_, err := strconv.Atoi(port)
+	return err != nil
+}
+
 // looksKeywordValue reports whether s starts like "keyword=", as a libpq keyword/value string
 // does ("host=db dbname=app").
 func looksKeywordValue(s string) bool {
@@ -103,7 +120,7 @@ func looksKeywordValue(s string) bool {
 func isPasswordKey(key string) bool { return key == "password" || key == "sslpassword" }
 
 func redactURLForm(scheme, rest string) (string, []string) {
-	u, problem := splitURL(scheme, rest)
+	u, problem := splitURL(rest)
 	if problem != "" {
 		return redactAmbiguousURL(scheme, rest)
 	}
@@ -121,8 +138,7 @@ func redactURLForm(scheme, rest string) (string, []string) {
 		}
 		b.WriteByte('@')
 	}
-	b.WriteString(u.authority)
-	b.WriteString(u.path)
+	b.WriteString(u.middle)
 	if u.hasQuery {
 		b.WriteByte('?')
 		for i, pair := range strings.Split(u.query, "&") {

@@ -1,4 +1,4 @@
-// Package faults holds the fault tests of issue 7: the service under a database restart, under
+// Package faults holds the fault tests: the service under a database restart, under
 // terminated backends, with PostgreSQL at max_connections, and killed with SIGKILL mid-write. Each
 // test keeps a client-side ledger of every write the service acknowledged and checks it against
 // the database afterwards. The package has no code of its own besides the tests; they run with

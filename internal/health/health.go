@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/eventmanager/eventmanager/internal/querywindow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -81,19 +82,9 @@ func overall(checks []Check) Overall {
 	return o
 }
 
-// Latency is what the rolling query window knows about one class over the last minutes. It has
-// the fields of metrics.Latency, so that one converts to the other, without this package depending
-// on the metrics package (and Prometheus).
-type Latency struct {
-	Count    uint64
-	Timeouts uint64
-	P50, P95 time.Duration
-	P99      time.Duration
-}
-
 // LatencySource gives the recent latency of a query class; nil leaves the latency and timeout
 // rate checks out (a process that serves no queries, such as the doctor command, has none).
-type LatencySource func(db.Class) Latency
+type LatencySource func(db.Class) querywindow.Latency
 
 // Thresholds are the limits of the checks; the zero value of a field takes its default.
 type Thresholds struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/health"
+	"github.com/eventmanager/eventmanager/internal/querywindow"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
@@ -60,8 +61,8 @@ func hasItem(c health.Check, sub string) bool {
 func TestFreshDatabaseIsHealthy(t *testing.T) {
 	t.Parallel()
 	d, _ := open(t, 10)
-	lat := func(db.Class) health.Latency {
-		return health.Latency{Count: 100, P50: time.Millisecond, P95: 2 * time.Millisecond, P99: 3 * time.Millisecond}
+	lat := func(db.Class) querywindow.Latency {
+		return querywindow.Latency{Count: 100, P50: time.Millisecond, P95: 2 * time.Millisecond, P99: 3 * time.Millisecond}
 	}
 	r := health.New(d, lat, health.Thresholds{}).Run(context.Background())
 	for _, c := range r.Checks {
@@ -108,8 +109,8 @@ func TestHeldPoolWarnsThenFails(t *testing.T) {
 func TestSlowLatencyAndTimeoutsWarn(t *testing.T) {
 	t.Parallel()
 	d, _ := open(t, 5)
-	lat := func(c db.Class) health.Latency {
-		return health.Latency{Count: 1000, Timeouts: 5, P50: time.Millisecond, P95: 300 * time.Millisecond, P99: time.Second}
+	lat := func(c db.Class) querywindow.Latency {
+		return querywindow.Latency{Count: 1000, Timeouts: 5, P50: time.Millisecond, P95: 300 * time.Millisecond, P99: time.Second}
 	}
 	r := health.New(d, lat, health.Thresholds{}).Run(context.Background())
 	require.Equal(t, health.Warn, check(t, r, "latency.standard").Status)

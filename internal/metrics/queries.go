@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/eventmanager/eventmanager/internal/querywindow"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -15,13 +16,13 @@ import (
 var DurationBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30}
 
 // Queries records every query: in Prometheus (duration histogram, timeout and error counters by
-// class and operation, pool timeouts) and in the rolling Window. It implements db.Observer.
+// class and operation, pool timeouts) and in the rolling querywindow.Window. It implements db.Observer.
 type Queries struct {
 	duration     *prometheus.HistogramVec
 	timeouts     *prometheus.CounterVec
 	errors       *prometheus.CounterVec
 	poolTimeouts prometheus.Counter
-	window       *Window
+	window       *querywindow.Window
 	// byOp caches the labelled children of each operation: looking them up by label values costs a
 	// hash of the labels and a lock on every query; a sync.Map read of a seen key costs neither.
 	byOp sync.Map // db.Op → *opMetrics
@@ -56,14 +57,14 @@ func NewQueries(reg prometheus.Registerer) *Queries {
 			Namespace: namespace, Subsystem: "db_pool", Name: "timeouts_total",
 			Help: "Queries that got no connection within pool_timeout (answered 503 DB_POOL_TIMEOUT).",
 		}),
-		window: NewWindow(),
+		window: querywindow.New(),
 	}
 	reg.MustRegister(q.duration, q.timeouts, q.errors, q.poolTimeouts)
 	return q
 }
 
 // Window is the rolling window of the last five minutes, for the health service.
-func (q *Queries) Window() *Window { return q.window }
+func (q *Queries) Window() *querywindow.Window { return q.window }
 
 func (q *Queries) forOp(op db.Op) *opMetrics {
 	if m, ok := q.byOp.Load(op); ok {

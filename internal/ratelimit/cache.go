@@ -5,30 +5,22 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"golang.org/x/sync/singleflight"
 )
-
-// TenantLimits is what resolution needs about one tenant: its tier and every enabled configuration
-// that may apply to it (its own rows and the global rows). For an unknown tenant (a sign-in with a
-// slug that names none) only the global rows, and no tier.
-type TenantLimits struct {
-	TenantID string
-	Tier     string
-	Configs  []Config
-}
 
 // Source loads limits from the database. Row-level security shows a tenant's rows only in its
 // scope, so loads are per tenant.
 type Source interface {
 	// TenantLimits loads tenant id's limits; found is false when no such tenant exists.
-	TenantLimits(ctx context.Context, tenantID string) (l TenantLimits, found bool, err error)
-	// TenantLimitsBySlug is TenantLimits for the tenant of a slug (sign-in).
-	TenantLimitsBySlug(ctx context.Context, slug string) (l TenantLimits, found bool, err error)
+	TenantLimits(ctx context.Context, tenantID string) (l rules.TenantLimits, found bool, err error)
+	// TenantLimitsBySlug is rules.TenantLimits for the tenant of a slug (sign-in).
+	TenantLimitsBySlug(ctx context.Context, slug string) (l rules.TenantLimits, found bool, err error)
 	// GlobalLimits loads the global rows only.
-	GlobalLimits(ctx context.Context) ([]Config, error)
+	GlobalLimits(ctx context.Context) ([]rules.Config, error)
 }
 
-// Cache keeps TenantLimits in process so that a request costs no query. Entries are dropped by
+// Cache keeps rules.TenantLimits in process so that a request costs no query. Entries are dropped by
 // Invalidate (a NOTIFY from any instance, or this instance's own admin change) and, as a safety
 // net for a missed notification, after maxAge.
 type Cache struct {
@@ -45,7 +37,7 @@ type Cache struct {
 }
 
 type cacheEntry struct {
-	limits   TenantLimits
+	limits   rules.TenantLimits
 	loadedAt time.Time
 }
 
@@ -61,7 +53,7 @@ func NewCache(src Source, maxAge time.Duration) *Cache {
 }
 
 // Tenant returns the limits of tenant id, loading them on a miss (one load at a time per tenant).
-func (c *Cache) Tenant(ctx context.Context, id string) (TenantLimits, error) {
+func (c *Cache) Tenant(ctx context.Context, id string) (rules.TenantLimits, error) {
 	c.mu.RLock()
 	e, ok := c.tenants[id]
 	c.mu.RUnlock()
@@ -72,7 +64,7 @@ func (c *Cache) Tenant(ctx context.Context, id string) (TenantLimits, error) {
 		gen := c.generation()
 		l, found, err := c.src.TenantLimits(context.WithoutCancel(ctx), id)
 		if err != nil {
-			return TenantLimits{}, err
+			return rules.TenantLimits{}, err
 		}
 		if !found { // deleted meanwhile: the global rows, not cached under the id
 			return c.globalLimits(ctx)
@@ -81,15 +73,15 @@ func (c *Cache) Tenant(ctx context.Context, id string) (TenantLimits, error) {
 		return l, nil
 	})
 	if err != nil {
-		return TenantLimits{}, err
+		return rules.TenantLimits{}, err
 	}
-	return v.(TenantLimits), nil
+	return v.(rules.TenantLimits), nil
 }
 
 // TenantBySlug returns the limits of the tenant of slug; for a slug of no tenant, the global rows
 // with an empty TenantID. Unknown slugs are not cached (they would let a client fill the memory);
 // their load is one simple query, as the sign-in that follows.
-func (c *Cache) TenantBySlug(ctx context.Context, slug string) (TenantLimits, error) {
+func (c *Cache) TenantBySlug(ctx context.Context, slug string) (rules.TenantLimits, error) {
 	c.mu.RLock()
 	id, ok := c.slugs[slug]
 	c.mu.RUnlock()
@@ -100,7 +92,7 @@ func (c *Cache) TenantBySlug(ctx context.Context, slug string) (TenantLimits, er
 		gen := c.generation()
 		l, found, err := c.src.TenantLimitsBySlug(context.WithoutCancel(ctx), slug)
 		if err != nil {
-			return TenantLimits{}, err
+			return rules.TenantLimits{}, err
 		}
 		if !found {
 			return c.globalLimits(ctx)
@@ -109,12 +101,12 @@ func (c *Cache) TenantBySlug(ctx context.Context, slug string) (TenantLimits, er
 		return l, nil
 	})
 	if err != nil {
-		return TenantLimits{}, err
+		return rules.TenantLimits{}, err
 	}
-	return v.(TenantLimits), nil
+	return v.(rules.TenantLimits), nil
 }
 
-func (c *Cache) globalLimits(ctx context.Context) (TenantLimits, error) {
+func (c *Cache) globalLimits(ctx context.Context) (rules.TenantLimits, error) {
 	c.mu.RLock()
 	g := c.global
 	c.mu.RUnlock()
@@ -124,9 +116,9 @@ func (c *Cache) globalLimits(ctx context.Context) (TenantLimits, error) {
 	gen := c.generation()
 	cfgs, err := c.src.GlobalLimits(context.WithoutCancel(ctx))
 	if err != nil {
-		return TenantLimits{}, err
+		return rules.TenantLimits{}, err
 	}
-	l := TenantLimits{Configs: cfgs}
+	l := rules.TenantLimits{Configs: cfgs}
 	c.mu.Lock()
 	if c.gen == gen {
 		c.global = &cacheEntry{limits: l, loadedAt: c.now()}
@@ -143,7 +135,7 @@ func (c *Cache) generation() uint64 {
 
 // store keeps l unless an invalidation came after its load started: the load may have read the
 // rows before the change.
-func (c *Cache) store(gen uint64, l TenantLimits, slug string) {
+func (c *Cache) store(gen uint64, l rules.TenantLimits, slug string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen {

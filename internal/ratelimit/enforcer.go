@@ -4,20 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-)
 
-// SignInEndpoint is the sign-in route. Sign-in is limited in three buckets, each configured by an
-// endpoint of its own: SignInEndpoint per account (tenant and email), SignInEndpoint+"#ip" per
-// client IP, SignInEndpoint+"#tenant" per tenant.
-const (
-	SignInEndpoint       = "POST /api/v1/auth/login"
-	SignInIPEndpoint     = SignInEndpoint + "#ip"
-	SignInTenantEndpoint = SignInEndpoint + "#tenant"
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 )
-
-// SignInEndpoints are the endpoints of the sign-in buckets, which the admin API accepts beside the
-// routes.
-var SignInEndpoints = []string{SignInEndpoint, SignInIPEndpoint, SignInTenantEndpoint}
 
 // Enforcer decides requests: it resolves the configuration from the cache and counts in the limiter.
 type Enforcer struct {
@@ -46,7 +35,7 @@ type Result struct {
 	Decision
 	Limited bool
 	Tier    string
-	Match   Match
+	Match   rules.Match
 }
 
 // Check decides one request of a signed-in user on a route pattern. The bucket is per user: a
@@ -57,7 +46,7 @@ func (e *Enforcer) Check(ctx context.Context, tenantID, userID, endpoint string)
 	if err != nil {
 		return Result{}, err
 	}
-	m, ok := Resolve(tl.Configs, Subject{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier}, false)
+	m, ok := rules.Resolve(tl.Configs, rules.Subject{TenantID: tenantID, UserID: userID, Endpoint: endpoint, Tier: tl.Tier}, false)
 	if !ok {
 		return Result{Tier: tl.Tier}, nil
 	}
@@ -73,10 +62,10 @@ func (e *Enforcer) Check(ctx context.Context, tenantID, userID, endpoint string)
 	return Result{Decision: d, Limited: true, Tier: tl.Tier, Match: m}, nil
 }
 
-// CheckSignIn decides a sign-in attempt before its password is checked: per client IP, per tenant
-// and per account, stopping at the first bucket that refuses. The answer reports the refusing
-// bucket, or the one with the fewest requests left.
-func (e *Enforcer) CheckSignIn(ctx context.Context, slug, email, ip string) (Result, error) {
+// CheckSignIn decides a sign-in attempt on route before its password is checked: per client IP,
+// per tenant and per account (rules.SignInBuckets), stopping at the first bucket that refuses. The
+// answer reports the refusing bucket, or the one with the fewest requests left.
+func (e *Enforcer) CheckSignIn(ctx context.Context, route, slug, email, ip string) (Result, error) {
 	tl, err := e.cache.TenantBySlug(ctx, slug)
 	if err != nil {
 		return Result{}, err
@@ -86,15 +75,16 @@ func (e *Enforcer) CheckSignIn(ctx context.Context, slug, email, ip string) (Res
 	if tenantKey == "" {
 		tenantKey = "slug:" + slug
 	}
+	signIn := rules.SignInBuckets(route)
 	buckets := []struct{ endpoint, kind, id string }{
-		{SignInIPEndpoint, "ip", ip},
-		{SignInTenantEndpoint, "t", tenantKey},
-		{SignInEndpoint, "a", tenantKey + "/" + email},
+		{signIn.IP, "ip", ip},
+		{signIn.Tenant, "t", tenantKey},
+		{signIn.Account, "a", tenantKey + "/" + email},
 	}
 	var res Result
 	res.Tier = tl.Tier
 	for _, b := range buckets {
-		m, ok := Resolve(tl.Configs, Subject{TenantID: tl.TenantID, Endpoint: b.endpoint, Tier: tl.Tier}, true)
+		m, ok := rules.Resolve(tl.Configs, rules.Subject{TenantID: tl.TenantID, Endpoint: b.endpoint, Tier: tl.Tier}, true)
 		if !ok {
 			continue
 		}
@@ -110,14 +100,14 @@ func (e *Enforcer) CheckSignIn(ctx context.Context, slug, email, ip string) (Res
 		}
 	}
 	if res.Limited {
-		e.metrics.observe(tl.Tier, SignInEndpoint, res.Allowed)
+		e.metrics.observe(tl.Tier, route, res.Allowed)
 	}
 	return res, nil
 }
 
 // bucketKey names a bucket: the configuration (its own limits; a new row starts full) and who is
 // counted.
-func bucketKey(c Config, kind, id string) string {
+func bucketKey(c rules.Config, kind, id string) string {
 	var b strings.Builder
 	b.Grow(len(c.ID) + len(kind) + len(id) + 2)
 	b.WriteString(c.ID)

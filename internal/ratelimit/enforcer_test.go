@@ -7,25 +7,46 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 )
 
+const (
+	tenantA = "aaaaaaaa-0000-0000-0000-000000000001"
+	tenantB = "bbbbbbbb-0000-0000-0000-000000000002"
+	userA   = "aaaaaaaa-0000-0000-0000-0000000000a1"
+	userA2  = "aaaaaaaa-0000-0000-0000-0000000000a2"
+	events  = "GET /api/v1/events"
+)
+
+// signInRoute is any route: the enforcer takes it from its caller.
+const signInRoute = "POST /sign-in"
+
+var signIn = rules.SignInBuckets(signInRoute)
+
+var t0 = time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+
+// tierRow is a tier default, for tests that count the cache's loads.
+func tierRow() []rules.Config {
+	return []rules.Config{{ID: "tier", Tier: "standard", PerMinute: 1, PerHour: 1, Burst: 1, Enabled: true, CreatedAt: t0}}
+}
+
 // fakeSource serves fixed rows and counts its loads.
 type fakeSource struct {
 	mu    sync.Mutex
-	cfgs  []Config
+	cfgs  []rules.Config
 	tier  string
 	loads atomic.Int64
 	// during, if set, runs inside a load (to race an invalidation with it).
 	during func()
 }
 
-func (f *fakeSource) TenantLimits(_ context.Context, id string) (TenantLimits, bool, error) {
+func (f *fakeSource) TenantLimits(_ context.Context, id string) (rules.TenantLimits, bool, error) {
 	f.loads.Add(1)
 	f.mu.Lock()
-	l := TenantLimits{TenantID: id, Tier: f.tier, Configs: append([]Config(nil), f.cfgs...)}
+	l := rules.TenantLimits{TenantID: id, Tier: f.tier, Configs: append([]rules.Config(nil), f.cfgs...)}
 	during := f.during
 	f.mu.Unlock()
 	if during != nil {
@@ -34,18 +55,18 @@ func (f *fakeSource) TenantLimits(_ context.Context, id string) (TenantLimits, b
 	return l, true, nil
 }
 
-func (f *fakeSource) TenantLimitsBySlug(ctx context.Context, slug string) (TenantLimits, bool, error) {
+func (f *fakeSource) TenantLimitsBySlug(ctx context.Context, slug string) (rules.TenantLimits, bool, error) {
 	if slug != "acme" {
 		cfgs, _ := f.GlobalLimits(ctx)
-		return TenantLimits{Configs: cfgs}, false, nil
+		return rules.TenantLimits{Configs: cfgs}, false, nil
 	}
 	return f.TenantLimits(ctx, tenantA)
 }
 
-func (f *fakeSource) GlobalLimits(context.Context) ([]Config, error) {
+func (f *fakeSource) GlobalLimits(context.Context) ([]rules.Config, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []Config
+	var out []rules.Config
 	for _, c := range f.cfgs {
 		if c.TenantID == "" {
 			out = append(out, c)
@@ -54,17 +75,17 @@ func (f *fakeSource) GlobalLimits(context.Context) ([]Config, error) {
 	return out, nil
 }
 
-func (f *fakeSource) set(cfgs []Config) {
+func (f *fakeSource) set(cfgs []rules.Config) {
 	f.mu.Lock()
 	f.cfgs = cfgs
 	f.mu.Unlock()
 }
 
-func signInRows(ip, tenant, account int) []Config {
-	return []Config{
-		{ID: "ip", Endpoint: SignInIPEndpoint, PerMinute: 1, PerHour: 100, Burst: ip, Enabled: true},
-		{ID: "tenant", Endpoint: SignInTenantEndpoint, PerMinute: 1, PerHour: 100, Burst: tenant, Enabled: true},
-		{ID: "account", Endpoint: SignInEndpoint, PerMinute: 1, PerHour: 100, Burst: account, Enabled: true},
+func signInRows(ip, tenant, account int) []rules.Config {
+	return []rules.Config{
+		{ID: "ip", Endpoint: signIn.IP, PerMinute: 1, PerHour: 100, Burst: ip, Enabled: true},
+		{ID: "tenant", Endpoint: signIn.Tenant, PerMinute: 1, PerHour: 100, Burst: tenant, Enabled: true},
+		{ID: "account", Endpoint: signIn.Account, PerMinute: 1, PerHour: 100, Burst: account, Enabled: true},
 		{ID: "tier", Tier: "standard", PerMinute: 1, PerHour: 100, Burst: 1, Enabled: true},
 	}
 }
@@ -75,7 +96,7 @@ func TestSignInBucketsPerIPTenantAndAccount(t *testing.T) {
 	src := &fakeSource{tier: "standard", cfgs: signInRows(100, 5, 2)}
 	e := NewEnforcer(NewCache(src, 0), NewMemory(func() time.Time { return t0 }), nil, nil)
 	try := func(slug, email, ip string) Result {
-		r, err := e.CheckSignIn(ctx, slug, email, ip)
+		r, err := e.CheckSignIn(ctx, signInRoute, slug, email, ip)
 		require.NoError(t, err)
 		require.True(t, r.Limited)
 		return r
@@ -109,7 +130,7 @@ func TestSignInBucketsPerIPTenantAndAccount(t *testing.T) {
 func TestCacheLoadsOnceAndInvalidates(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src := &fakeSource{tier: "standard", cfgs: sixLevels()}
+	src := &fakeSource{tier: "standard", cfgs: tierRow()}
 	c := NewCache(src, time.Hour)
 	for range 100 {
 		_, err := c.Tenant(ctx, tenantA)
@@ -132,7 +153,7 @@ func TestCacheLoadsOnceAndInvalidates(t *testing.T) {
 func TestCacheDropsALoadThatRacedAnInvalidation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src := &fakeSource{tier: "standard", cfgs: sixLevels()}
+	src := &fakeSource{tier: "standard", cfgs: tierRow()}
 	c := NewCache(src, time.Hour)
 	src.during = func() { c.Invalidate(tenantA) }
 	_, err := c.Tenant(ctx, tenantA)
@@ -148,7 +169,7 @@ func TestCacheDropsALoadThatRacedAnInvalidation(t *testing.T) {
 func TestCheckCountsByTierEndpointAndDecision(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	src := &fakeSource{tier: "free", cfgs: []Config{
+	src := &fakeSource{tier: "free", cfgs: []rules.Config{
 		{ID: "free", Tier: "free", PerMinute: 1, PerHour: 10, Burst: 2, Enabled: true},
 	}}
 	m := NewMetrics(prometheus.NewRegistry())

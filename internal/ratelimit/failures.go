@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 )
 
 // Failures limits failed credential checks per client address, so that a flood of bogus tokens
@@ -12,7 +14,7 @@ import (
 // process until its Retry-After has passed, before any database lookup.
 type Failures struct {
 	limiter Limiter
-	limit   Limit
+	limit   rules.Limit
 	now     func() time.Time
 
 	mu      sync.Mutex
@@ -29,7 +31,7 @@ const DefaultFailuresPerMinute = 30
 
 // NewFailures returns a limiter of perMinute failures per address (bursts of as many).
 func NewFailures(limiter Limiter, perMinute int) *Failures {
-	return &Failures{limiter: limiter, limit: Limit{PerMinute: perMinute, PerHour: perMinute * 60, Burst: perMinute},
+	return &Failures{limiter: limiter, limit: rules.Limit{PerMinute: perMinute, PerHour: perMinute * 60, Burst: perMinute},
 		now: time.Now, blocked: make(map[string]time.Time)}
 }
 

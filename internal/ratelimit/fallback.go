@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 )
 
 // Fallback counts in primary (Redis) and, while primary fails, in process: the service keeps
@@ -48,7 +50,7 @@ func (f *Fallback) Degraded() bool {
 }
 
 // Allow never fails while local does not.
-func (f *Fallback) Allow(ctx context.Context, key string, l Limit) (Decision, error) {
+func (f *Fallback) Allow(ctx context.Context, key string, l rules.Limit) (Decision, error) {
 	if f.usePrimary() {
 		d, err := f.primary.Allow(ctx, key, l)
 		if err == nil {

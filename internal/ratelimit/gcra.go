@@ -3,18 +3,12 @@ package ratelimit
 import (
 	"context"
 	"time"
+
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 )
 
-// Limit is what a configuration allows one key: a sustained rate per minute with bursts of up to
-// Burst requests, and at most PerHour requests per hour.
-type Limit struct {
-	PerMinute int
-	PerHour   int
-	Burst     int
-}
-
 // Decision is the answer for one request, with what the RateLimit-* headers report: the bucket
-// closest to empty (the minute bucket, Limit = Burst, or the hour bucket, Limit = PerHour).
+// closest to empty (the minute bucket, rules.Limit = Burst, or the hour bucket, rules.Limit = PerHour).
 type Decision struct {
 	Allowed    bool
 	Limit      int
@@ -26,7 +20,7 @@ type Decision struct {
 // Limiter counts requests per key. Allow takes one request from key's buckets if both allow it,
 // atomically. Implementations are safe for concurrent use.
 type Limiter interface {
-	Allow(ctx context.Context, key string, l Limit) (Decision, error)
+	Allow(ctx context.Context, key string, l rules.Limit) (Decision, error)
 }
 
 // The counting is GCRA (the generic cell rate algorithm), a token bucket kept as one number per
@@ -44,7 +38,7 @@ type bucket struct {
 
 // buckets are the minute bucket (capacity Burst) and the hour bucket (capacity PerHour). An
 // interval is at least 1 µs: rates above 60 million a minute count as 60 million.
-func buckets(l Limit) [2]bucket {
+func buckets(l rules.Limit) [2]bucket {
 	return [2]bucket{
 		{interval: max(int64(time.Minute/time.Microsecond)/int64(max(l.PerMinute, 1)), 1), capacity: int64(max(l.Burst, 1))},
 		{interval: max(int64(time.Hour/time.Microsecond)/int64(max(l.PerHour, 1)), 1), capacity: int64(max(l.PerHour, 1))},
@@ -53,7 +47,7 @@ func buckets(l Limit) [2]bucket {
 
 // take decides one request against both buckets with their stored TATs (µs; 0 = full). It returns
 // the new TATs, which the caller stores only when the request is allowed.
-func take(now int64, l Limit, tats [2]int64) (Decision, [2]int64) {
+func take(now int64, l rules.Limit, tats [2]int64) (Decision, [2]int64) {
 	bs := buckets(l)
 	var (
 		next    [2]int64

@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"sync"
 	"time"
+
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 )
 
 // Memory counts in process: the limit of one instance. It is the limiter without REDIS_URL and the
@@ -37,7 +39,7 @@ func NewMemory(now func() time.Time) *Memory {
 }
 
 // Allow never fails.
-func (m *Memory) Allow(_ context.Context, key string, l Limit) (Decision, error) {
+func (m *Memory) Allow(_ context.Context, key string, l rules.Limit) (Decision, error) {
 	now := m.now().UnixMicro()
 	sh := &m.shards[maphash.String(m.seed, key)%uint64(len(m.shards))]
 	sh.mu.Lock()

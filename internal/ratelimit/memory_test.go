@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/stretchr/testify/require"
 )
 
@@ -28,7 +29,7 @@ func TestMemoryBurstThenRefusedThenRefill(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{now: t0}
 	m := NewMemory(clk.Now)
-	l := Limit{PerMinute: 60, PerHour: 1000, Burst: 5} // one request a second, bursts of 5
+	l := rules.Limit{PerMinute: 60, PerHour: 1000, Burst: 5} // one request a second, bursts of 5
 
 	for i := range 5 {
 		d, err := m.Allow(ctx, "k", l)
@@ -74,7 +75,7 @@ func TestMemoryHourLimit(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{now: t0}
 	m := NewMemory(clk.Now)
-	l := Limit{PerMinute: 600, PerHour: 20, Burst: 100} // the hour limit binds
+	l := rules.Limit{PerMinute: 600, PerHour: 20, Burst: 100} // the hour limit binds
 	for range 20 {
 		d, _ := m.Allow(ctx, "k", l)
 		require.True(t, d.Allowed)
@@ -93,7 +94,7 @@ func TestMemorySweepsFullBuckets(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{now: t0}
 	m := NewMemory(clk.Now)
-	l := Limit{PerMinute: 60, PerHour: 3600, Burst: 5}
+	l := rules.Limit{PerMinute: 60, PerHour: 3600, Burst: 5}
 	for i := range 1000 {
 		_, _ = m.Allow(ctx, fmt.Sprintf("old-%d", i), l)
 	}
@@ -109,7 +110,7 @@ func TestMemorySweepsFullBuckets(t *testing.T) {
 func TestMemoryConcurrentAllowsExactlyTheBurst(t *testing.T) {
 	t.Parallel()
 	m := NewMemory(func() time.Time { return t0 })
-	l := Limit{PerMinute: 1, PerHour: 1000, Burst: 50}
+	l := rules.Limit{PerMinute: 1, PerHour: 1000, Burst: 50}
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex

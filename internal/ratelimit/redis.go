@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -92,7 +93,7 @@ func (r *Redis) Close() error { return r.client.Close() }
 func (r *Redis) Ping(ctx context.Context) error { return r.client.Ping(ctx).Err() }
 
 // Allow runs the script: one round trip (EVALSHA; EVAL once per connection lifetime of the script cache).
-func (r *Redis) Allow(ctx context.Context, key string, l Limit) (Decision, error) {
+func (r *Redis) Allow(ctx context.Context, key string, l rules.Limit) (Decision, error) {
 	bs := buckets(l)
 	// The hash tag keeps both keys in one Redis Cluster slot.
 	keys := []string{"rl:{" + key + "}:m", "rl:{" + key + "}:h"}

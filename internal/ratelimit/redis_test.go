@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/eventmanager/eventmanager/internal/redistest"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -31,7 +32,7 @@ func TestRedisTwoInstancesShareOneLimit(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
 	a, b := newRedis(t, srv.URL()), newRedis(t, srv.URL())
-	l := Limit{PerMinute: 1, PerHour: 100, Burst: 20} // refills one a minute: nothing comes back during the test
+	l := rules.Limit{PerMinute: 1, PerHour: 100, Burst: 20} // refills one a minute: nothing comes back during the test
 	var allowed atomic.Int64
 	var wg sync.WaitGroup
 	for _, inst := range []*Redis{a, b} {
@@ -69,7 +70,7 @@ func TestRedisMatchesMemory(t *testing.T) {
 	srv := redistest.Start(t)
 	r := newRedis(t, srv.URL())
 	m := NewMemory(nil)
-	l := Limit{PerMinute: 10, PerHour: 12, Burst: 4}
+	l := rules.Limit{PerMinute: 10, PerHour: 12, Burst: 4}
 	for i := range 8 {
 		dr, err := r.Allow(context.Background(), "seq", l)
 		require.NoError(t, err)
@@ -93,7 +94,7 @@ func TestFallbackWhileRedisIsDown(t *testing.T) {
 	clk := &clock{now: time.Now()}
 	f := NewFallback(newRedis(t, srv.URL()), NewMemory(clk.Now), log, metrics.Fallback)
 	f.now = clk.Now
-	l := Limit{PerMinute: 600, PerHour: 10000, Burst: 1000}
+	l := rules.Limit{PerMinute: 600, PerHour: 10000, Burst: 1000}
 	inRedis := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer inRedis.Close()
 
@@ -144,12 +145,14 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // failing is a limiter that fails with err.
 type failing struct{ err error }
 
-func (f failing) Allow(context.Context, string, Limit) (Decision, error) { return Decision{}, f.err }
+func (f failing) Allow(context.Context, string, rules.Limit) (Decision, error) {
+	return Decision{}, f.err
+}
 
 // A busy pool or a cancelled client is no outage, and never leaves the probe stuck.
 func TestFallbackBusyAndCancelledAreNoOutage(t *testing.T) {
 	t.Parallel()
-	l := Limit{PerMinute: 60, PerHour: 600, Burst: 10}
+	l := rules.Limit{PerMinute: 60, PerHour: 600, Burst: 10}
 	f := NewFallback(failing{ErrBusy}, NewMemory(nil), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	d, err := f.Allow(context.Background(), "k", l)
 	require.NoError(t, err)

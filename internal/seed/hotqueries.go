@@ -21,7 +21,8 @@ type HotQuery struct {
 	ParamsSQL string
 }
 
-// HotQueries is the catalogue of issue 5.
+// HotQueries are the queries the product runs most, each with parameters from the generated data:
+// the indexes of migration 00004 are measured against them (EXPLAIN, timings, index use).
 var HotQueries = []HotQuery{
 	{
 		Name:  "events list of a tenant",

@@ -3,9 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/eventmanager/eventmanager/internal/db"
-	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -47,7 +48,7 @@ const rateLimitColumns = `c.id, c.tenant_id, c.user_id, c.endpoint, c.tier, c.pe
 
 // rateLimitScan reads rateLimitColumns; NULL columns become "".
 type rateLimitScan struct {
-	c                              ratelimit.Config
+	c                              rules.Config
 	tenantID, userID, endpoint, tr *string
 }
 
@@ -56,7 +57,7 @@ func (r *rateLimitScan) dest() []any {
 		&r.c.Enabled, &r.c.Priority, &r.c.CreatedAt, &r.c.UpdatedAt}
 }
 
-func (r *rateLimitScan) config() ratelimit.Config {
+func (r *rateLimitScan) config() rules.Config {
 	deref := func(p *string) string {
 		if p == nil {
 			return ""
@@ -69,7 +70,7 @@ func (r *rateLimitScan) config() ratelimit.Config {
 	return c
 }
 
-func scanRateLimits(out *[]ratelimit.Config) func(pgx.Rows) error {
+func scanRateLimits(out *[]rules.Config) func(pgx.Rows) error {
 	return func(rows pgx.Rows) error {
 		for rows.Next() {
 			var r rateLimitScan
@@ -84,8 +85,8 @@ func scanRateLimits(out *[]ratelimit.Config) func(pgx.Rows) error {
 
 // TenantLimits loads the tenant's tier and every enabled configuration that may apply to it (its
 // own rows and the global ones), in one query: what the rate limiter caches per tenant.
-func (s *Store) TenantLimits(ctx context.Context, tenantID string) (ratelimit.TenantLimits, bool, error) {
-	l := ratelimit.TenantLimits{TenantID: tenantID}
+func (s *Store) TenantLimits(ctx context.Context, tenantID string) (rules.TenantLimits, bool, error) {
+	l := rules.TenantLimits{TenantID: tenantID}
 	found := false
 	err := s.db.Query(ctx, opRateLimitsLoad, tenantID, func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -110,28 +111,28 @@ func (s *Store) TenantLimits(ctx context.Context, tenantID string) (ratelimit.Te
 }
 
 // TenantLimitsBySlug is TenantLimits for the tenant of slug (sign-in names its tenant by slug).
-func (s *Store) TenantLimitsBySlug(ctx context.Context, slug string) (ratelimit.TenantLimits, bool, error) {
+func (s *Store) TenantLimitsBySlug(ctx context.Context, slug string) (rules.TenantLimits, bool, error) {
 	var id string
 	err := s.db.QueryRow(ctx, opRateLimitsTenantSlug, "", `SELECT id FROM tenants WHERE slug = $1`, []any{slug}, &id)
 	if errors.Is(err, db.ErrNotFound) {
-		return ratelimit.TenantLimits{}, false, nil
+		return rules.TenantLimits{}, false, nil
 	}
 	if err != nil {
-		return ratelimit.TenantLimits{}, false, err
+		return rules.TenantLimits{}, false, err
 	}
 	return s.TenantLimits(ctx, id)
 }
 
 // GlobalLimits loads the enabled rows of no tenant.
-func (s *Store) GlobalLimits(ctx context.Context) ([]ratelimit.Config, error) {
-	var out []ratelimit.Config
+func (s *Store) GlobalLimits(ctx context.Context) ([]rules.Config, error) {
+	var out []rules.Config
 	err := s.db.Query(ctx, opRateLimitsLoadGlobal, "", scanRateLimits(&out),
 		`SELECT `+rateLimitColumns+` FROM rate_limit_configs c WHERE c.tenant_id IS NULL AND c.enabled`)
 	return out, err
 }
 
 // GetRateLimit returns one configuration the tenant can see: its own or a global one.
-func (s *Store) GetRateLimit(ctx context.Context, tenantID, id string) (ratelimit.Config, error) {
+func (s *Store) GetRateLimit(ctx context.Context, tenantID, id string) (rules.Config, error) {
 	var r rateLimitScan
 	err := s.db.QueryRow(ctx, opRateLimitsGet, tenantID,
 		`SELECT `+rateLimitColumns+` FROM rate_limit_configs c WHERE c.id = $2 AND (c.tenant_id = $1 OR c.tenant_id IS NULL)`,
@@ -141,8 +142,8 @@ func (s *Store) GetRateLimit(ctx context.Context, tenantID, id string) (ratelimi
 
 // ListRateLimits returns up to f.Limit configurations of the tenant and the global ones (as f
 // says), by id.
-func (s *Store) ListRateLimits(ctx context.Context, tenantID string, f RateLimitFilter) ([]ratelimit.Config, error) {
-	list := make([]ratelimit.Config, 0, f.Limit)
+func (s *Store) ListRateLimits(ctx context.Context, tenantID string, f RateLimitFilter) ([]rules.Config, error) {
+	list := make([]rules.Config, 0, f.Limit)
 	err := s.db.Query(ctx, opRateLimitsList, tenantID, scanRateLimits(&list),
 		`SELECT `+rateLimitColumns+` FROM rate_limit_configs c
 		WHERE ((NOT $5 AND c.tenant_id IS NULL) OR (NOT $2 AND c.tenant_id = $1)) AND c.id > $3
@@ -161,8 +162,8 @@ func uuidOrZero(id string) string {
 
 // CreateRateLimit adds a configuration: c.TenantID "" makes a global row (SUPER_ADMIN only: the
 // caller checks; row-level security refuses it without system scope anyway). Audited.
-func (s *Store) CreateRateLimit(ctx context.Context, a Actor, c ratelimit.Config) (ratelimit.Config, error) {
-	var out ratelimit.Config
+func (s *Store) CreateRateLimit(ctx context.Context, a Actor, c rules.Config) (rules.Config, error) {
+	var out rules.Config
 	err := s.db.InTx(ctx, opRateLimitsCreate, c.TenantID, func(tx *db.Tx) error {
 		if c.TenantID == "" {
 			if err := tx.SetSystemScope(); err != nil {
@@ -186,40 +187,62 @@ func (s *Store) CreateRateLimit(ctx context.Context, a Actor, c ratelimit.Config
 // errGlobalRateLimit refuses a change of a global row to anyone but SUPER_ADMIN.
 var errGlobalRateLimit = &RuleError{Kind: Forbidden, Code: "FORBIDDEN", Message: "global rate limits are changed by SUPER_ADMIN only"}
 
-// UpdateRateLimit changes a configuration the tenant can see; a global one only with global
-// (SUPER_ADMIN). check (nil: none) vets the row as changed, inside the transaction: an error rolls
-// the change back. Audited with the values before and after.
-func (s *Store) UpdateRateLimit(ctx context.Context, tenantID string, a Actor, id string, p RateLimitPatch, global bool, check func(ratelimit.Config) error) (ratelimit.Config, error) {
-	var out ratelimit.Config
-	err := s.db.InTx(ctx, opRateLimitsUpdate, tenantID, func(tx *db.Tx) error {
-		before, err := s.lockRateLimit(tx, tenantID, id, global)
+// RateLimitUpdate is a change of one configuration, as the caller may make it.
+type RateLimitUpdate struct {
+	TenantID string // the tenant the caller acts for
+	ID       string
+	Patch    RateLimitPatch
+	// Global lets the caller change a row of no tenant (SUPER_ADMIN).
+	Global bool
+	// Ceiling, when set, bounds the row as changed: its counts may not exceed what the global rows
+	// allow for its endpoint (rules.AboveCeiling), since a tenant ADMIN may only lower limits.
+	// SignIn names the sign-in buckets for that check.
+	Ceiling *rules.TenantLimits
+	SignIn  rules.SignIn
+}
+
+// UpdateRateLimit changes a configuration the tenant can see; a global one only with u.Global.
+// The ceiling is checked on the row as changed, inside the transaction: a refusal rolls the
+// change back. Audited with the values before and after.
+func (s *Store) UpdateRateLimit(ctx context.Context, a Actor, u RateLimitUpdate) (rules.Config, error) {
+	var out rules.Config
+	err := s.db.InTx(ctx, opRateLimitsUpdate, u.TenantID, func(tx *db.Tx) error {
+		before, err := s.lockRateLimit(tx, u.TenantID, u.ID, u.Global)
 		if err != nil {
 			return err
 		}
+		p := u.Patch
 		var r rateLimitScan
 		err = tx.QueryRow(`UPDATE rate_limit_configs AS c SET
 				per_minute = coalesce($2, per_minute), per_hour = coalesce($3, per_hour), burst = coalesce($4, burst),
 				enabled = coalesce($5, enabled), priority = coalesce($6, priority), updated_at = now()
 			WHERE c.id = $1 RETURNING `+rateLimitColumns,
-			id, p.PerMinute, p.PerHour, p.Burst, p.Enabled, p.Priority).Scan(r.dest()...)
+			u.ID, p.PerMinute, p.PerHour, p.Burst, p.Enabled, p.Priority).Scan(r.dest()...)
 		if err != nil {
 			return err
 		}
 		out = r.config()
-		if check != nil {
-			if err := check(out); err != nil {
-				return err
+		if u.Ceiling != nil {
+			if ex, above := rules.AboveCeiling(*u.Ceiling, out, u.SignIn); above {
+				return AboveTierLimit(ex)
 			}
 		}
-		return audit(tx, before.TenantID, a, "rate_limit.updated", "rate_limit_config", id, map[string]any{"before": before, "after": out})
+		return audit(tx, before.TenantID, a, "rate_limit.updated", "rate_limit_config", u.ID, map[string]any{"before": before, "after": out})
 	})
 	return out, err
 }
 
+// AboveTierLimit is the refusal of a tenant ADMIN's row that allows more than the tier: tiers are
+// what a tenant pays for, and the strict sign-in rows keep password guessing slow.
+func AboveTierLimit(ex rules.Excess) *RuleError {
+	return &RuleError{Kind: Forbidden, Code: "ABOVE_TIER_LIMIT", Field: ex.Field,
+		Message: fmt.Sprintf("an ADMIN may only lower limits: at most %d here (level %s of the %s tier); a SUPER_ADMIN can raise them", ex.Max, ex.Ceiling.LevelOf(), ex.Tier)}
+}
+
 // DeleteRateLimit removes a configuration the tenant can see; a global one only with global, and
 // returns it. Audited.
-func (s *Store) DeleteRateLimit(ctx context.Context, tenantID string, a Actor, id string, global bool) (ratelimit.Config, error) {
-	var before ratelimit.Config
+func (s *Store) DeleteRateLimit(ctx context.Context, tenantID string, a Actor, id string, global bool) (rules.Config, error) {
+	var before rules.Config
 	err := s.db.InTx(ctx, opRateLimitsDelete, tenantID, func(tx *db.Tx) error {
 		var err error
 		if before, err = s.lockRateLimit(tx, tenantID, id, global); err != nil {
@@ -236,28 +259,28 @@ func (s *Store) DeleteRateLimit(ctx context.Context, tenantID string, a Actor, i
 // lockRateLimit reads and locks the row to change. A global row is refused without global; with
 // it, the transaction takes system scope first (row-level security hides global rows from FOR
 // UPDATE otherwise).
-func (s *Store) lockRateLimit(tx *db.Tx, tenantID, id string, global bool) (ratelimit.Config, error) {
+func (s *Store) lockRateLimit(tx *db.Tx, tenantID, id string, global bool) (rules.Config, error) {
 	var isGlobal bool
 	err := tx.QueryRow(`SELECT tenant_id IS NULL FROM rate_limit_configs WHERE id = $1 AND (tenant_id = $2 OR tenant_id IS NULL)`,
 		id, tenantID).Scan(&isGlobal)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ratelimit.Config{}, db.ErrNotFound
+		return rules.Config{}, db.ErrNotFound
 	}
 	if err != nil {
-		return ratelimit.Config{}, err
+		return rules.Config{}, err
 	}
 	if isGlobal {
 		if !global {
-			return ratelimit.Config{}, errGlobalRateLimit
+			return rules.Config{}, errGlobalRateLimit
 		}
 		if err := tx.SetSystemScope(); err != nil {
-			return ratelimit.Config{}, err
+			return rules.Config{}, err
 		}
 	}
 	var r rateLimitScan
 	err = tx.QueryRow(`SELECT `+rateLimitColumns+` FROM rate_limit_configs c WHERE c.id = $1 FOR UPDATE`, id).Scan(r.dest()...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ratelimit.Config{}, db.ErrNotFound
+		return rules.Config{}, db.ErrNotFound
 	}
 	return r.config(), err
 }

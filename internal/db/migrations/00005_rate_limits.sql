@@ -1,4 +1,4 @@
--- Rate limits (issue 8): the tenants' tier, a tenant-safe user reference, the seeded tiers and
+-- Rate limits: the tenants' tier, a tenant-safe user reference, the seeded tiers and
 -- sign-in limits, and a NOTIFY on every change so that every instance drops its cached limits.
 --
 -- Resolution order, most specific first (internal/ratelimit): user+endpoint, tenant+endpoint, user,

@@ -1,12 +1,9 @@
-// Package ratelimit enforces the limits of rate_limit_configs: it resolves which configuration
-// applies to a request (Resolve), caches the configurations in process (Cache, invalidated by
-// PostgreSQL NOTIFY through Listener), and counts requests with GCRA, in process (Memory) or in
-// Redis (Redis), falling back to the process when Redis is unreachable (Fallback). Enforcer ties
-// them together for the HTTP middleware.
-package ratelimit
+// Package rules holds the rows of rate_limit_configs and decides which one applies to a request
+// (Resolve). It needs nothing beyond the standard library, so the store reads and writes the rows
+// without the counting machinery of package ratelimit (go-redis, Prometheus) coming along.
+package rules
 
 import (
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -26,6 +23,23 @@ type Config struct {
 	Priority  int       `json:"priority"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Limit is what a configuration allows one key: a sustained rate per minute with bursts of up to
+// Burst requests, and at most PerHour requests per hour.
+type Limit struct {
+	PerMinute int
+	PerHour   int
+	Burst     int
+}
+
+// TenantLimits is what resolution needs about one tenant: its tier and every enabled configuration
+// that may apply to it (its own rows and the global rows). For an unknown tenant (a sign-in with a
+// slug that names none) only the global rows, and no tier.
+type TenantLimits struct {
+	TenantID string
+	Tier     string
+	Configs  []Config
 }
 
 // Limit returns the counting parameters of the configuration.
@@ -76,7 +90,7 @@ func (c Config) LevelOf() Level {
 type Subject struct {
 	TenantID string
 	UserID   string // "" when nobody is signed in (sign-in)
-	Endpoint string // the route pattern, e.g. "POST /api/v1/auth/login"
+	Endpoint string // the route pattern, e.g. "GET /api/v1/events"
 	Tier     string // the tenant's rate_limit_tier
 }
 
@@ -88,6 +102,25 @@ func (c Config) matches(s Subject) bool {
 		(c.UserID == "" || c.UserID == s.UserID) &&
 		(c.Endpoint == "" || c.Endpoint == s.Endpoint) &&
 		(c.Tier == "" || c.Tier == s.Tier)
+}
+
+// SignIn names the buckets that limit sign-in before the password is checked, each configured
+// under an endpoint of its own: Account, the sign-in route itself, per account (tenant and email);
+// IP, the route and "#ip", per client address; Tenant, the route and "#tenant", per tenant. The
+// API names the route; the rows of rate_limit_configs name these endpoints.
+type SignIn struct{ Account, IP, Tenant string }
+
+// SignInBuckets returns the bucket endpoints of the sign-in route.
+func SignInBuckets(route string) SignIn {
+	return SignIn{Account: route, IP: route + "#ip", Tenant: route + "#tenant"}
+}
+
+// Endpoints lists the three endpoints.
+func (s SignIn) Endpoints() []string { return []string{s.Account, s.IP, s.Tenant} }
+
+// Has reports whether endpoint is one of the three.
+func (s SignIn) Has(endpoint string) bool {
+	return endpoint == s.Account || endpoint == s.IP || endpoint == s.Tenant
 }
 
 // Match is the configuration that applies to a subject, and why.
@@ -162,14 +195,43 @@ func Candidates(cfgs []Config, s Subject, endpointOnly bool) []Config {
 // Ceiling is what applies to endpoint for tenant tl by the global rows alone (the tier default, a
 // global endpoint row, the sign-in rows), ignoring the tenant's own: the most a tenant ADMIN may
 // allow, since only a SUPER_ADMIN may raise limits above the tenant's tier. False when no global
-// row applies.
-func Ceiling(tl TenantLimits, endpoint string) (Config, bool) {
+// row applies. endpointOnly is as for Resolve (true for the sign-in buckets).
+func Ceiling(tl TenantLimits, endpoint string, endpointOnly bool) (Config, bool) {
 	var global []Config
 	for _, c := range tl.Configs {
 		if c.TenantID == "" && c.UserID == "" {
 			global = append(global, c)
 		}
 	}
-	m, ok := Resolve(global, Subject{TenantID: tl.TenantID, Endpoint: endpoint, Tier: tl.Tier}, slices.Contains(SignInEndpoints, endpoint))
+	m, ok := Resolve(global, Subject{TenantID: tl.TenantID, Endpoint: endpoint, Tier: tl.Tier}, endpointOnly)
 	return m.Config, ok
+}
+
+// Excess is a value of a configuration above its ceiling.
+type Excess struct {
+	Field string // per_minute, per_hour or burst
+	Max   int
+	// Ceiling is the global row that sets the maximum, and Tier the tenant's tier.
+	Ceiling Config
+	Tier    string
+}
+
+// AboveCeiling reports the first of c's counts (per_minute, per_hour, burst) that allows more
+// than the global rows do for c's endpoint in tenant tl (see Ceiling): only a SUPER_ADMIN may raise
+// limits above a tenant's tier. signIn names the sign-in buckets. False when c is within it, or
+// when no global row applies.
+func AboveCeiling(tl TenantLimits, c Config, signIn SignIn) (Excess, bool) {
+	ceiling, ok := Ceiling(tl, c.Endpoint, signIn.Has(c.Endpoint))
+	if !ok {
+		return Excess{}, false
+	}
+	for _, v := range []struct {
+		field      string
+		value, max int
+	}{{"per_minute", c.PerMinute, ceiling.PerMinute}, {"per_hour", c.PerHour, ceiling.PerHour}, {"burst", c.Burst, ceiling.Burst}} {
+		if v.value > v.max {
+			return Excess{Field: v.field, Max: v.max, Ceiling: ceiling, Tier: tl.Tier}, true
+		}
+	}
+	return Excess{}, false
 }

@@ -1,4 +1,4 @@
-package metrics
+package querywindow
 
 import (
 	"math/rand/v2"
@@ -116,7 +116,7 @@ func TestWindowEdges(t *testing.T) {
 	c := newClock() // at the start of a slot
 	w := windowAt(c)
 	w.Observe(db.Report, time.Second, false)
-	c.add(WindowLength - time.Nanosecond)
+	c.add(Length - time.Nanosecond)
 	require.EqualValues(t, 1, w.Latency(db.Report).Count)
 	c.add(time.Nanosecond)
 	require.Zero(t, w.Latency(db.Report).Count)
@@ -124,7 +124,7 @@ func TestWindowEdges(t *testing.T) {
 
 func TestWindowIgnoresUnknownClass(t *testing.T) {
 	t.Parallel()
-	w := NewWindow()
+	w := New()
 	w.Observe(db.Class(0), time.Second, false)
 	w.Observe(db.Class(200), time.Second, false)
 	require.Zero(t, w.Latency(db.Class(0)).Count)
@@ -136,7 +136,7 @@ func TestWindowIgnoresUnknownClass(t *testing.T) {
 // Writers and readers at once, for the race detector; nothing is lost.
 func TestWindowConcurrent(t *testing.T) {
 	t.Parallel()
-	w := NewWindow()
+	w := New()
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -160,7 +160,7 @@ func TestWindowConcurrent(t *testing.T) {
 // Against the exact nearest-rank percentile of a skewed (log-normal-like) sample.
 func TestWindowAgainstExact(t *testing.T) {
 	t.Parallel()
-	w := NewWindow()
+	w := New()
 	r := rand.New(rand.NewPCG(1, 2))
 	sample := make([]time.Duration, 5000)
 	for i := range sample {
@@ -176,14 +176,14 @@ func TestWindowAgainstExact(t *testing.T) {
 }
 
 func BenchmarkWindowObserve(b *testing.B) {
-	w := NewWindow()
+	w := New()
 	for i := 0; b.Loop(); i++ {
 		w.Observe(db.Standard, time.Duration(i%5000)*time.Microsecond, false)
 	}
 }
 
 func BenchmarkWindowObserveParallel(b *testing.B) {
-	w := NewWindow()
+	w := New()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {

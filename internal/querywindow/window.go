@@ -1,4 +1,4 @@
-package metrics
+package querywindow
 
 import (
 	"math"
@@ -15,10 +15,10 @@ import (
 // left the window. So the window holds between 4 min 50 s and 5 min of queries, and costs neither
 // a goroutine nor any work while no queries run.
 const (
-	// WindowLength is how far back the rolling window reaches.
-	WindowLength = windowSlots * slotWidth
-	windowSlots  = 30
-	slotWidth    = 10 * time.Second
+	// Length is how far back the rolling window reaches.
+	Length      = windowSlots * slotWidth
+	windowSlots = 30
+	slotWidth   = 10 * time.Second
 )
 
 // Buckets are log-linear in microseconds, as in HDR histograms: exact below 16 µs, then 16 buckets
@@ -34,7 +34,7 @@ const (
 )
 
 // Window keeps the query latencies of the last five minutes per class. It is safe for concurrent
-// use; the zero value is not usable, call NewWindow.
+// use; the zero value is not usable, call New.
 type Window struct {
 	// clock returns the time in nanoseconds since the Unix epoch. It reads the monotonic clock
 	// (time.Since): half the cost of time.Now, and immune to the wall clock being set.
@@ -59,8 +59,8 @@ type slot struct {
 	buckets  [bucketCount]uint32
 }
 
-// NewWindow returns an empty window.
-func NewWindow() *Window {
+// New returns an empty window.
+func New() *Window {
 	start := time.Now()
 	base := start.UnixNano()
 	return &Window{clock: func() int64 { return base + int64(time.Since(start)) }}

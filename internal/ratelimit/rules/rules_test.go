@@ -1,4 +1,4 @@
-package ratelimit
+package rules
 
 import (
 	"testing"
@@ -96,7 +96,7 @@ func TestResolveTiesByPriorityThenNewest(t *testing.T) {
 func TestResolveEndpointOnlyIgnoresGeneralRows(t *testing.T) {
 	t.Parallel()
 	cfgs := sixLevels()
-	s := Subject{TenantID: tenantA, Endpoint: SignInIPEndpoint, Tier: "standard"}
+	s := Subject{TenantID: tenantA, Endpoint: SignInBuckets("POST /api/v1/auth/login").IP, Tier: "standard"}
 	_, ok := Resolve(cfgs, s, true)
 	require.False(t, ok, "the tier and tenant rows must not become a sign-in bucket")
 	m, ok := Resolve(cfgs, s, false)
@@ -112,4 +112,35 @@ func without(cfgs []Config, id string) []Config {
 		}
 	}
 	return out
+}
+
+// A tenant's row may allow at most what the global rows allow for its endpoint; the first count
+// above is named.
+func TestAboveCeiling(t *testing.T) {
+	t.Parallel()
+	signIn := SignInBuckets("POST /login")
+	tl := TenantLimits{TenantID: tenantA, Tier: "standard", Configs: []Config{
+		{ID: "tier", Tier: "standard", PerMinute: 60, PerHour: 1000, Burst: 20, Enabled: true, CreatedAt: t0},
+		{ID: "ip", Endpoint: signIn.IP, PerMinute: 5, PerHour: 50, Burst: 5, Enabled: true, CreatedAt: t0},
+		{ID: "own", TenantID: tenantA, PerMinute: 1, PerHour: 1, Burst: 1, Enabled: true, CreatedAt: t0},
+	}}
+	tests := []struct {
+		name  string
+		c     Config
+		field string
+		max   int
+	}{
+		{"within the tier", Config{TenantID: tenantA, PerMinute: 60, PerHour: 1000, Burst: 20}, "", 0},
+		{"burst above the tier", Config{TenantID: tenantA, PerMinute: 60, PerHour: 1000, Burst: 21}, "burst", 20},
+		{"per_minute first", Config{TenantID: tenantA, PerMinute: 61, PerHour: 2000, Burst: 21}, "per_minute", 60},
+		{"sign-in bucket by its own row", Config{TenantID: tenantA, Endpoint: signIn.IP, PerMinute: 5, PerHour: 51, Burst: 5}, "per_hour", 50},
+	}
+	for _, tt := range tests {
+		ex, above := AboveCeiling(tl, tt.c, signIn)
+		require.Equal(t, tt.field != "", above, tt.name)
+		require.Equal(t, tt.field, ex.Field, tt.name)
+		require.Equal(t, tt.max, ex.Max, tt.name)
+	}
+	_, above := AboveCeiling(TenantLimits{TenantID: tenantA}, Config{TenantID: tenantA, PerMinute: 1e6}, signIn)
+	require.False(t, above, "no global row: no ceiling")
 }
