@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need and do not find: the PostgreSQL server binaries
 # (initdb, pg_ctl, postgres) and a Go toolchain; with --test also what the test suite drives:
-# redis-server (rate-limit counters shared by instances) and chromium (the status page browser
-# test); with --bench wrk, the load generator `eventmanager bench` drives the read sweep with
-# (docs/performance.md; without it the bench falls back to vegeta). Debian/Ubuntu only (apt-get);
-# elsewhere it says what to install. It never starts a system PostgreSQL: the service runs its
-# own private one.
+# redis-server (rate-limit counters shared by instances), chromium (the status page browser
+# test) and pgbouncer (the tests that run the service through PgBouncer); with --bench wrk, the
+# load generator `eventmanager bench` drives the read sweep with (docs/performance.md; without it
+# the bench falls back to vegeta). Debian/Ubuntu only (apt-get); elsewhere it says what to install.
+# It never starts a system PostgreSQL: the service runs its own private one.
 set -euo pipefail
 
 have_pg() {
@@ -23,6 +23,8 @@ command -v go >/dev/null 2>&1 || need+=(golang-go)
 if [ "${1:-}" = "--test" ]; then
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  # Debian installs it in /usr/sbin, which is not on every user's PATH.
+  command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 fi
 if [ "${1:-}" = "--bench" ]; then
   command -v wrk >/dev/null 2>&1 || need+=(wrk)
@@ -30,7 +32,7 @@ fi
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "missing: ${need[*]}; install them (PostgreSQL server binaries, Go, for tests redis-server and chromium, for the bench wrk), then retry" >&2
+  echo "missing: ${need[*]}; install them (PostgreSQL server binaries, Go, for tests redis-server, chromium and pgbouncer, for the bench wrk), then retry" >&2
   exit 1
 fi
 echo "installing ${need[*]} with apt-get" >&2

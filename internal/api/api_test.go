@@ -14,6 +14,7 @@ import (
 
 	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/auth"
+	"github.com/eventmanager/eventmanager/internal/bouncertest"
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
@@ -37,7 +38,13 @@ type env struct {
 // grant fails the tests as it would fail the service); adjust changes the pool settings.
 func newEnv(t *testing.T, adjust func(*config.Database)) *env {
 	t.Helper()
-	settings, err := config.ParseDatabaseURL(dbtest.ServiceURL(t, dbtest.NewDatabase(t)))
+	return newEnvVia(t, bouncertest.Direct, adjust)
+}
+
+// newEnvVia is newEnv with the pool connected directly or through PgBouncer (mode).
+func newEnvVia(t *testing.T, mode bouncertest.Mode, adjust func(*config.Database)) *env {
+	t.Helper()
+	settings, err := config.ParseDatabaseURL(mode.URL(t, dbtest.ServiceURL(t, dbtest.NewDatabase(t))))
 	require.NoError(t, err)
 	if adjust != nil {
 		adjust(&settings)

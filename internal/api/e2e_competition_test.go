@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventmanager/eventmanager/internal/bouncertest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -162,7 +163,11 @@ type (
 
 func TestE2ECompetition(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	bouncertest.Run(t, testE2ECompetition)
+}
+
+func testE2ECompetition(t *testing.T, mode bouncertest.Mode) {
+	e := newEnvVia(t, mode, nil)
 	admin := e.tenant(e2eSlug)
 
 	// The admin creates the staff; each signs in with the password the admin chose.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/auth"
+	"github.com/eventmanager/eventmanager/internal/bouncertest"
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
@@ -330,16 +331,20 @@ func TestEffectiveRateLimitExplainsTheChoice(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, r.status)
 }
 
-// instance is one API server with the production rate limiter: cache, NOTIFY listener, counters
-// in process.
-func newLimitedInstance(t *testing.T, url string) (*env, <-chan struct{}) {
-	t.Helper()
-	return newLimitedInstanceWith(t, url, ratelimit.NewMemory(nil))
-}
-
+// newLimitedInstanceWith is one API server with the production rate limiter: cache, NOTIFY
+// listener, and the counters of limiter.
 func newLimitedInstanceWith(t *testing.T, url string, limiter ratelimit.Limiter) (*env, <-chan struct{}) {
 	t.Helper()
-	settings, err := config.ParseDatabaseURL(url)
+	return newLimitedInstanceVia(t, bouncertest.Direct, url, limiter)
+}
+
+// newLimitedInstanceVia is newLimitedInstanceWith with the pool connected directly or through
+// PgBouncer (mode); the listener always connects directly, as DIRECT_DATABASE_URL does.
+func newLimitedInstanceVia(t *testing.T, mode bouncertest.Mode, url string, limiter ratelimit.Limiter) (*env, <-chan struct{}) {
+	t.Helper()
+	settings, err := config.ParseDatabaseURL(mode.URL(t, url))
+	require.NoError(t, err)
+	direct, err := config.ParseDatabaseURL(url)
 	require.NoError(t, err)
 	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts})
 	require.NoError(t, err)
@@ -348,7 +353,7 @@ func newLimitedInstanceWith(t *testing.T, url string, limiter ratelimit.Limiter)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cache := ratelimit.NewCache(st, time.Hour) // only a notification can refresh it within the test
 	listening := make(chan struct{}, 1)
-	l := ratelimit.NewListener(settings.ConnString, cache, log)
+	l := ratelimit.NewListener(direct.ConnString, cache, log)
 	l.OnListen = func() {
 		select {
 		case listening <- struct{}{}:
@@ -369,9 +374,13 @@ func newLimitedInstanceWith(t *testing.T, url string, limiter ratelimit.Limiter)
 // An admin change on one instance is enforced by another within a second (NOTIFY).
 func TestRateLimitChangeReachesOtherInstanceWithinASecond(t *testing.T) {
 	t.Parallel()
+	bouncertest.Run(t, testRateLimitChangeReachesOtherInstanceWithinASecond)
+}
+
+func testRateLimitChangeReachesOtherInstanceWithinASecond(t *testing.T, mode bouncertest.Mode) {
 	url := dbtest.ServiceURL(t, dbtest.NewDatabase(t))
-	a, la := newLimitedInstance(t, url)
-	b, lb := newLimitedInstance(t, url)
+	a, la := newLimitedInstanceVia(t, mode, url, ratelimit.NewMemory(nil))
+	b, lb := newLimitedInstanceVia(t, mode, url, ratelimit.NewMemory(nil))
 	<-la
 	<-lb
 	tok := a.tenant("rl-notify")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/api"
+	"github.com/eventmanager/eventmanager/internal/bouncertest"
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
@@ -35,12 +36,13 @@ type observedEnv struct {
 	watch  *pgxpool.Pool
 }
 
-// newObservedEnv starts the API with metrics on a fresh database. Routes added with
-// e.server.Handle before the first request are served.
-func newObservedEnv(t *testing.T, params string, tm config.QueryTimeouts) *observedEnv {
+// newObservedEnv starts the API with metrics on a fresh database, directly or through PgBouncer
+// (mode); the watching pool sees the server itself. Routes added with e.server.Handle before the
+// first request are served.
+func newObservedEnv(t *testing.T, mode bouncertest.Mode, params string, tm config.QueryTimeouts) *observedEnv {
 	t.Helper()
 	url := dbtest.ServiceURL(t, dbtest.NewDatabase(t))
-	settings, err := config.ParseDatabaseURL(url + params)
+	settings, err := config.ParseDatabaseURL(mode.URL(t, url) + params)
 	require.NoError(t, err)
 	app := fmt.Sprintf("emapi_%012x", rand.Uint64()&(1<<48-1))
 	reg := metrics.NewRegistry()
@@ -86,7 +88,11 @@ func eventually(d time.Duration, cond func() bool) bool {
 // context, and the database layer cancels the query on the server.
 func TestClientDisconnectCancelsQuery(t *testing.T) {
 	t.Parallel()
-	e := newObservedEnv(t, "&connection_limit=2", testTimeouts)
+	bouncertest.Run(t, testClientDisconnectCancelsQuery)
+}
+
+func testClientDisconnectCancelsQuery(t *testing.T, mode bouncertest.Mode) {
+	e := newObservedEnv(t, mode, "&connection_limit=2", testTimeouts)
 	marker := fmt.Sprintf("disconnect_%012x", rand.Uint64()&(1<<48-1))
 	opSleep := db.Op{Name: "test.sleep", Class: db.Report} // 30 s: the deadline is not what stops it
 	handlerErr := make(chan error, 1)
@@ -128,9 +134,13 @@ func TestClientDisconnectCancelsQuery(t *testing.T) {
 // and shows the pool.
 func TestMetricsEndpoint(t *testing.T) {
 	t.Parallel()
+	bouncertest.Run(t, testMetricsEndpoint)
+}
+
+func testMetricsEndpoint(t *testing.T, mode bouncertest.Mode) {
 	tm := testTimeouts
 	tm.Complex = 300 * time.Millisecond
-	e := newObservedEnv(t, "&connection_limit=3", tm)
+	e := newObservedEnv(t, mode, "&connection_limit=3", tm)
 	opSlow := db.Op{Name: "test.slow_report", Class: db.Complex}
 	e.server.Handle("GET /test/slow", func(w http.ResponseWriter, r *http.Request) {
 		_, err := e.db.Exec(r.Context(), opSlow, "", `SELECT pg_sleep(5)`)

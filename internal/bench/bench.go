@@ -20,7 +20,7 @@ import (
 )
 
 // Scenarios are the names Options.Scenarios accepts, in the order they run.
-var Scenarios = []string{"runbook", "read", "mixed", "ceiling", "overload", "event-night"}
+var Scenarios = []string{"runbook", "read", "mixed", "ceiling", "overload", "event-night", "instances"}
 
 // Endpoints are the names Options.Endpoints accepts (the read sweep's endpoints).
 var Endpoints = []string{EndpointEvents, EndpointEventsArchived, EndpointResults, EndpointScoresheet}
@@ -61,6 +61,10 @@ type Options struct {
 	// ceiling's pool.
 	ConnectionLimit int
 	Driver          string // DriverAuto, DriverWrk or DriverVegeta
+	// Instances is the number of serve processes of the instances scenario (instances.go), on
+	// the database directly or, with PgBouncer, through a PgBouncer of the bench's own.
+	Instances int
+	PgBouncer bool
 	// Out is the folder of bench-results.json, bench-chart.svg and bench-server.log.
 	Out string
 
@@ -114,6 +118,9 @@ func (o Options) Validate() error {
 	}
 	if o.has("event-night") && (o.Boards < 1 || o.Writers < 1) {
 		return errors.New("the event-night scenario needs at least one judge (writers) and one board")
+	}
+	if o.has("instances") && (o.Target != "" || o.Instances < 1) {
+		return errors.New("the instances scenario starts its own servers: no --target, and --instances at least 1")
 	}
 	if o.Target != "" && o.has("overload") && o.PID == 0 {
 		return errors.New("the overload scenario against a target needs its pid (its RSS is part of the check)")
@@ -278,11 +285,27 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			failed = append(failed, "event-night")
 		}
 	}
+	var instances []InstancesRow
+	if o.has("instances") {
+		rows, broken, err := runInstances(ctx, o, workloads[EndpointEvents], logFile)
+		instances = rows
+		if err != nil {
+			return rep, err
+		}
+		if len(broken) > 0 {
+			failed = append(failed, "instances")
+			for _, b := range broken {
+				fmt.Fprintln(o.Stdout, "instances: "+b)
+			}
+		}
+	}
 
 	FillRatios(rep.Rows)
 	fmt.Fprintf(o.Stdout, "\nload driver: %s\nevents per answer: %s\n\n", driverNote(wrk), perAnswer)
-	if err := WriteTable(o.Stdout, rep.Rows); err != nil {
-		return rep, err
+	if len(rep.Rows) > 0 {
+		if err := WriteTable(o.Stdout, rep.Rows); err != nil {
+			return rep, err
+		}
 	}
 	for _, r := range rep.Rows {
 		if r.Scenario == "runbook" {
@@ -308,6 +331,15 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	if o.has("overload") {
 		fmt.Fprintln(o.Stdout, "\n"+OverloadVerdict(overload))
+	}
+	if len(instances) > 0 {
+		fmt.Fprintln(o.Stdout)
+		if err := WriteInstancesTable(o.Stdout, instances); err != nil {
+			return rep, err
+		}
+		if err := writeInstancesJSON(filepath.Join(o.Out, "bench-instances.json"), instances); err != nil {
+			return rep, err
+		}
 	}
 	if err := WriteJSON(filepath.Join(o.Out, "bench-results.json"), rep); err != nil {
 		return rep, err

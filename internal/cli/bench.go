@@ -38,6 +38,11 @@ Scenarios (--scenario, comma-separated; default runbook,read,mixed,ceiling):
             writes/s, stream latency (write acknowledged to event on every board) P50/P99 and
             errors, and checks P99 under 1 s, server peak RSS under 200 MB and one database
             listener (bench-event-night.json)
+  instances --instances N serve processes on the database (--pgbouncer: through a PgBouncer of
+            the bench's own), the events list spread over them at each --concurrency; their pools
+            share the budget (80 % of max_connections minus the reserve); checks that every answer
+            is 2xx or 503 with Retry-After and that the server's connections (sampled every 20 ms
+            in pg_stat_activity) never pass the budget; table also in bench-instances.json
 
 Load drivers (--driver): vegeta, a Go library in this process, sends every scenario's requests;
 with wrk (a C load generator, when on PATH or with --driver wrk) the read sweep's API steps are
@@ -73,6 +78,8 @@ func benchCommand(ctx context.Context, args []string, env Env) int {
 	fs.StringVar(&o.Out, "out", ".", "folder of bench-results.json, bench-chart.svg and bench-server.log")
 	fs.IntVar(&o.ConnectionLimit, "connection-limit", 0, "connection_limit of the server started and of the ceiling's pool (0: as DATABASE_URL says)")
 	dataDir := fs.String("data-dir", cfg.PGDataDir, "data folder of the private PostgreSQL (PG_DATA_DIR)")
+	fs.IntVar(&o.Instances, "instances", 1, "serve processes of the instances scenario, on the same database, sharing its connection budget")
+	fs.BoolVar(&o.PgBouncer, "pgbouncer", false, "instances scenario: the serve processes go through a PgBouncer (transaction mode) of the bench's own")
 	fs.StringVar(&o.Driver, "driver", bench.DriverAuto, "load driver of the read sweep: auto (wrk when on PATH, else vegeta), wrk or vegeta")
 	if done, code := parseFlags(fs, args, env); done {
 		return code

@@ -19,7 +19,10 @@ Checks the database: connectivity, connections, cache hit ratios, long-running q
 idle in a transaction, invalid, unused and redundant indexes, big tables read by sequential scans
 (missing index candidates), dead rows and the last (auto)vacuum, size; and the connection budget of
 the runbook: with N instances each should have connection_limit at most
-floor((max_connections - superuser_reserved_connections) × 0.8 / N).
+floor((max_connections - superuser_reserved_connections) × 0.8 / N); and the serve instances
+connected now (each names itself eventmanager/<host>/<pid>/<connection_limit> in
+pg_stat_activity, with a "p" after the limit behind PgBouncer) with the sum of their
+connection_limit against that budget (instances behind PgBouncer are listed, not summed).
 
 Exit code 0 when healthy, 1 when degraded (a warning), 2 when unhealthy (a failure, or the database
 cannot be reached). Query latency and pool use are per serving instance: see
@@ -77,6 +80,11 @@ func doctor(ctx context.Context, args []string, env Env) int {
 			report.Add(health.Check{Name: "connection_budget", Status: health.Fail, Explanation: "could not read max_connections: " + config.RedactURL(err.Error())})
 		} else {
 			report.Add(health.BudgetCheck(maxConns, reserved, *instances, int(database.pooled.ConnectionLimit)))
+			if live, err := health.LiveInstances(ctx, pool); err != nil {
+				report.Add(health.Check{Name: "instances", Status: health.Fail, Explanation: "could not list the live instances: " + config.RedactURL(err.Error())})
+			} else {
+				report.Add(health.InstancesCheck(live, maxConns, reserved))
+			}
 		}
 	}
 

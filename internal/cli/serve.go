@@ -118,7 +118,8 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 
 	registry := metrics.NewRegistry()
 	queries := metrics.NewQueries(registry)
-	pool, err := db.Open(database.pooled, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log, Observer: queries})
+	name := instanceName(database.pooled)
+	pool, err := db.Open(database.pooled, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log, Observer: queries, AppName: name})
 	if err != nil {
 		return err
 	}
@@ -130,6 +131,17 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	if err := pool.WaitReady(ctx, cfg.DBStartupWait); err != nil {
 		return err
 	}
+	if cfg.ReplicaSet {
+		// Not waited for: while it cannot be reached its queries simply run on the primary.
+		replica, err := db.Open(cfg.Replica, db.Options{Timeouts: cfg.QueryTimeouts, SlowQuery: cfg.SlowQuery, Logger: log, Observer: queries, AppName: name})
+		if err != nil {
+			return err
+		}
+		defer replica.Close()
+		pool.UseReplica(ctx, replica, cfg.ReplicaMaxLag)
+		log.Info("read replica configured", "url", cfg.Replica.Redacted, "max_lag", cfg.ReplicaMaxLag.String())
+	}
+	warnConnectionBudget(ctx, pool, name, database.pooled, log)
 	if !opts.noMigrate {
 		if err := db.MigrateUp(ctx, database.migration, log); err != nil {
 			return fmt.Errorf("migrate: %w", err)
@@ -153,8 +165,9 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	checker := health.New(pool, func(c db.Class) health.Latency { return health.Latency(window.Latency(c)) }, health.Thresholds{}).
 		WithPoolSampler(sampler).WithPoolTimeouts(queries.PoolTimeouts)
 	registry.MustRegister(metrics.NewDatabaseCollector(checker, metrics.DatabaseCollectTimeout, metrics.DatabaseMaxAge))
-	// One listening connection per instance, outside the pool, for every NOTIFY consumer.
-	listener := pglisten.New(database.direct, log)
+	// One listening connection per instance, outside the pool, for every NOTIFY consumer. It
+	// carries the instance's name too, so that an idle instance still shows in pg_stat_activity.
+	listener := pglisten.New(withApplicationName(database.direct, name), log)
 	limits, closeLimits, err := startRateLimits(ctx, cfg, st, listener, registry, log)
 	if err != nil {
 		return err

@@ -56,8 +56,14 @@ type Config struct {
 	// Migration is MIGRATION_DATABASE_URL parsed: the connection of the role that owns the schema,
 	// for migrations (the service's own role may not create or alter tables). MigrationSet is false
 	// when unset, and then Direct (else Database) is used.
-	Migration       Database
-	MigrationSet    bool
+	Migration    Database
+	MigrationSet bool
+	// Replica is DATABASE_REPLICA_URL parsed: a streaming replica for the read-only complex and
+	// report queries (see db.UseReplica); ReplicaSet is false when unset. ReplicaMaxLag is
+	// REPLICA_MAX_LAG, default 1s: past it their queries go to the primary.
+	Replica         Database
+	ReplicaSet      bool
+	ReplicaMaxLag   time.Duration
 	DBStartupWait   time.Duration // DB_STARTUP_WAIT, default 30s
 	PGDataDir       string        // PG_DATA_DIR, default ./var/postgres (private PostgreSQL)
 	LogFormat       string        // LOG_FORMAT: auto (default), json, text

@@ -105,6 +105,9 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.MigrationSet = true
 	}
+	if err := loadReplica(getenv, &c); err != nil {
+		return Config{}, err
+	}
 	return c, nil
 }
 

@@ -30,6 +30,7 @@ func TestLoadDefaults(t *testing.T) {
 		TokenTTL:        12 * time.Hour,
 		QueryTimeouts:   QueryTimeouts{Simple: time.Second, Standard: 5 * time.Second, Complex: 15 * time.Second, Report: 30 * time.Second},
 		SlowQuery:       100 * time.Millisecond,
+		ReplicaMaxLag:   time.Second,
 		SignInLinkTTL:   15 * time.Minute,
 
 		AuthCacheSize:         10000,
@@ -233,5 +234,37 @@ func TestLoadAuthSettings(t *testing.T) {
 		var pe *ParamError
 		require.ErrorAs(t, err, &pe, name)
 		require.Equal(t, name, pe.Param)
+	}
+}
+
+func TestReplicaSettings(t *testing.T) {
+	t.Parallel()
+	const primary = "postgresql://u:hunter2@primary/db"
+	c, err := Load(env(map[string]string{"DATABASE_URL": primary}))
+	require.NoError(t, err)
+	require.False(t, c.ReplicaSet)
+	require.Equal(t, DefaultReplicaMaxLag, c.ReplicaMaxLag)
+
+	c, err = Load(env(map[string]string{"DATABASE_URL": primary,
+		"DATABASE_REPLICA_URL": "postgresql://u:hunter2@replica/db?connection_limit=4", "REPLICA_MAX_LAG": "250ms"}))
+	require.NoError(t, err)
+	require.True(t, c.ReplicaSet)
+	require.EqualValues(t, 4, c.Replica.ConnectionLimit)
+	require.Equal(t, 250*time.Millisecond, c.ReplicaMaxLag)
+	require.NotContains(t, c.Replica.Redacted, "hunter2")
+
+	for _, bad := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"DATABASE_REPLICA_URL": "postgresql://u:hunter2@replica/db"}, "DATABASE_REPLICA_URL"},
+		{map[string]string{"DATABASE_URL": primary, "DATABASE_REPLICA_URL": "postgresql://u:hunter2@replica/db?connection_limit=x"}, "connection_limit"},
+		{map[string]string{"DATABASE_URL": primary, "REPLICA_MAX_LAG": "0"}, "REPLICA_MAX_LAG"},
+		{map[string]string{"DATABASE_URL": primary, "REPLICA_MAX_LAG": "soon"}, "REPLICA_MAX_LAG"},
+	} {
+		_, err := Load(env(bad.env))
+		require.Error(t, err, bad.env)
+		require.Contains(t, err.Error(), bad.want)
+		require.NotContains(t, err.Error(), "hunter2")
 	}
 }

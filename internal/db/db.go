@@ -36,6 +36,8 @@ type DB struct {
 	poolTimeout time.Duration
 	log         *slog.Logger
 	observer    Observer
+	searchPath  string   // set per query behind PgBouncer (see searchPathSQL); "" when not needed
+	replica     *replica // nil without DATABASE_REPLICA_URL (replica.go)
 }
 
 // Connection lifetimes: long enough that connections are reused, short enough that a server-side
@@ -112,6 +114,9 @@ func open(settings config.Database, opts Options, adjust func(*pgxpool.Config)) 
 	// worse cost; ours is a pool slot held 100 ms longer per timeout (pgx's guard against the cancel
 	// hitting the next query). Measurements in docs/timeouts.md.
 	cc.BuildContextWatcherHandler = func(conn *pgconn.PgConn) ctxwatch.Handler {
+		if settings.PgBouncer {
+			return &bouncerCancelHandler{conn: conn, deadlineDelay: cancelDeadlineDelay}
+		}
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: conn, DeadlineDelay: cancelDeadlineDelay}
 	}
 	appName := opts.AppName
@@ -122,7 +127,14 @@ func open(settings config.Database, opts Options, adjust func(*pgxpool.Config)) 
 		cc.RuntimeParams["application_name"] = appName
 	}
 	// Quoted, so that a mixed-case schema name is not folded to lower case.
-	cc.RuntimeParams["search_path"] = pgx.Identifier{settings.Schema}.Sanitize()
+	searchPath := pgx.Identifier{settings.Schema}.Sanitize()
+	if !settings.PgBouncer {
+		cc.RuntimeParams["search_path"] = searchPath
+	} else if settings.Schema != "public" {
+		// PgBouncer refuses search_path in the startup packet ("unsupported startup parameter"),
+		// so behind it every query and transaction sets its own (is_local, in the same batch).
+		d.searchPath = searchPath
+	}
 	if !settings.PgBouncer {
 		// Server-side backstops in the startup packet: no extra round trip, and they hold for every
 		// statement of the session even when its client dies without a word. The statement limit
@@ -134,12 +146,13 @@ func open(settings config.Database, opts Options, adjust func(*pgxpool.Config)) 
 		cc.RuntimeParams["idle_in_transaction_session_timeout"] = ms(idleInTransactionLimit)
 	}
 	switch {
-	case settings.PgBouncer:
+	case settings.PgBouncer, settings.StatementCacheSize == 0:
 		// Transaction-mode PgBouncer hands each transaction to any server connection: named prepared
-		// statements would be missing there. Unnamed statements are safe.
-		cc.DefaultQueryExecMode = pgx.QueryExecModeExec
-	case settings.StatementCacheSize == 0:
-		cc.DefaultQueryExecMode = pgx.QueryExecModeExec
+		// statements would be missing there. Unnamed statements are safe. The descriptions
+		// (parameter and result types) are cached here, in the client: without them (exec mode)
+		// pgx must guess each parameter's type from its Go type and cannot encode a map into a
+		// jsonb column (the audit log's data), which the tests through a real PgBouncer showed.
+		cc.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	default:
 		cc.StatementCacheCapacity = settings.StatementCacheSize
 	}
@@ -264,6 +277,11 @@ func (d *DB) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 		return nil, wrap(ErrCanceled, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) && actx.Err() != nil {
+		if req != nil {
+			// The wait measured above starts after the timer, so it falls a little short of the
+			// budget; the budget is spent all the same, and the next query must not queue on a crumb.
+			req.waited.Store(int64(d.poolTimeout))
+		}
 		return nil, wrap(ErrPoolTimeout, err)
 	}
 	if t := translate(err, ctx, nil); isOurs(t) {

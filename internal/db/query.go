@@ -53,6 +53,9 @@ func (c Class) String() string {
 type Op struct {
 	Name  string
 	Class Class
+	// ReadOnly marks a query that only reads: of the complex or report class, it may run on the
+	// read replica (UseReplica).
+	ReadOnly bool
 }
 
 // errInvalidOp is a programming error: an Op without a name or a class.
@@ -85,11 +88,22 @@ const (
 	// must not hold its locks, or sit idle, for as long as a report may run.
 	txSettingsSQL       = "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true), set_config('idle_in_transaction_session_timeout', $3, true)"
 	txSettingsTenantSQL = "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true), set_config('idle_in_transaction_session_timeout', $3, true), set_config('app.tenant_id', $4, true)"
+	// searchPathSQL goes in front of every query and transaction behind PgBouncer when the schema
+	// is not public: PgBouncer does not pass search_path on from the startup packet.
+	searchPathSQL = "SELECT set_config('search_path', $1, true)"
 )
 
 // prelude returns a batch holding what must run before a single-statement query in its implicit
 // transaction, or nil when the query can be sent on its own.
 func (d *DB) prelude(op Op, tenantID string) *pgx.Batch {
+	b := d.backstopPrelude(op, tenantID)
+	if b != nil && d.searchPath != "" {
+		b.Queue(searchPathSQL, d.searchPath)
+	}
+	return b
+}
+
+func (d *DB) backstopPrelude(op Op, tenantID string) *pgx.Batch {
 	switch {
 	case d.settings.PgBouncer && tenantID != "":
 		b := &pgx.Batch{}
@@ -110,6 +124,9 @@ func (d *DB) prelude(op Op, tenantID string) *pgx.Batch {
 // Query runs a query that returns rows and hands them to scan. With a tenantID (or behind
 // PgBouncer), the settings and the query go in one batch: one round trip, one implicit transaction.
 func (d *DB) Query(ctx context.Context, op Op, tenantID string, scan func(pgx.Rows) error, sql string, args ...any) error {
+	if done, err := d.onReplica(op, tenantID, func(r *DB) error { return r.Query(ctx, op, tenantID, scan, sql, args...) }); done {
+		return err
+	}
 	return d.run(ctx, op, func(qctx context.Context, conn *pgxpool.Conn) error {
 		b := d.prelude(op, tenantID)
 		if b == nil {
@@ -131,6 +148,9 @@ func (d *DB) Query(ctx context.Context, op Op, tenantID string, scan func(pgx.Ro
 
 // QueryRow runs a query that returns one row and scans it into dest; no row is ErrNotFound.
 func (d *DB) QueryRow(ctx context.Context, op Op, tenantID string, sql string, args []any, dest ...any) error {
+	if done, err := d.onReplica(op, tenantID, func(r *DB) error { return r.QueryRow(ctx, op, tenantID, sql, args, dest...) }); done {
+		return err
+	}
 	return d.run(ctx, op, func(qctx context.Context, conn *pgxpool.Conn) error {
 		b := d.prelude(op, tenantID)
 		if b == nil {
@@ -143,6 +163,7 @@ func (d *DB) QueryRow(ctx context.Context, op Op, tenantID string, sql string, a
 
 // Exec runs a statement that returns no rows.
 func (d *DB) Exec(ctx context.Context, op Op, tenantID string, sql string, args ...any) (pgconn.CommandTag, error) {
+	d.noteWrite(tenantID)
 	var tag pgconn.CommandTag
 	err := d.run(ctx, op, func(qctx context.Context, conn *pgxpool.Conn) error {
 		b := d.prelude(op, tenantID)
@@ -190,6 +211,7 @@ func (t *Tx) SetTenant(tenantID string) error {
 // (SET LOCAL, so also behind PgBouncer). The deferred rollback uses a context that cannot be
 // cancelled, so a cancelled request never leaves its transaction open on a pooled connection.
 func (d *DB) InTx(ctx context.Context, op Op, tenantID string, fn func(tx *Tx) error) error {
+	d.noteWrite(tenantID)
 	return d.run(ctx, op, func(qctx context.Context, conn *pgxpool.Conn) error {
 		tx, err := conn.Begin(qctx)
 		if err != nil {
@@ -206,6 +228,9 @@ func (d *DB) InTx(ctx context.Context, op Op, tenantID string, fn func(tx *Tx) e
 			b.Queue(txSettingsSQL, limit, d.lockMS, limit)
 		} else {
 			b.Queue(txSettingsTenantSQL, limit, d.lockMS, limit, tenantID)
+		}
+		if d.searchPath != "" {
+			b.Queue(searchPathSQL, d.searchPath)
 		}
 		if err := tx.SendBatch(qctx, b).Close(); err != nil {
 			return err

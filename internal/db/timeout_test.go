@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventmanager/eventmanager/internal/bouncertest"
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
@@ -28,11 +29,12 @@ type watched struct {
 	watch *pgxpool.Pool
 }
 
-// openWatched opens a DB on a fresh database; params are appended to its URL.
-func openWatched(t *testing.T, params string, tm config.QueryTimeouts, adjust func(*pgxpool.Config)) *watched {
+// openWatched opens a DB on a fresh database, directly or through PgBouncer (mode); params are
+// appended to its URL. The watching pool always sees the server itself.
+func openWatched(t *testing.T, mode bouncertest.Mode, params string, tm config.QueryTimeouts, adjust func(*pgxpool.Config)) *watched {
 	t.Helper()
 	url := dbtest.NewDatabase(t)
-	settings, err := config.ParseDatabaseURL(url + params)
+	settings, err := config.ParseDatabaseURL(mode.URL(t, url) + params)
 	require.NoError(t, err)
 	app := "emtest_" + unique()
 	d, err := db.OpenAdjusted(settings, db.Options{Timeouts: tm, AppName: app, Logger: discard}, adjust)
@@ -113,13 +115,17 @@ var (
 // once, the connection goes back to the pool clean, and the pool carries on within its limit.
 func TestQueryTimeoutCancelsOnServer(t *testing.T) {
 	t.Parallel()
+	bouncertest.Run(t, testQueryTimeoutCancelsOnServer)
+}
+
+func testQueryTimeoutCancelsOnServer(t *testing.T, mode bouncertest.Mode) {
 	const (
 		limit   = 3
 		timeout = 300 * time.Millisecond
 	)
 	tm := timeouts
 	tm.Simple = timeout
-	w := openWatched(t, fmt.Sprintf("&connection_limit=%d&pool_timeout=5", limit), tm, nil)
+	w := openWatched(t, mode, fmt.Sprintf("&connection_limit=%d&pool_timeout=5", limit), tm, nil)
 	ctx := context.Background()
 	var one int
 	require.NoError(t, w.db.QueryRow(ctx, opTest, "", `SELECT 1`, nil, &one)) // one warm connection
@@ -187,6 +193,10 @@ func TestQueryTimeoutCancelsOnServer(t *testing.T) {
 // ErrQueryTimeout or ErrPoolTimeout within a bounded time, and nothing is left running.
 func TestTimeoutStorm(t *testing.T) {
 	t.Parallel()
+	bouncertest.Run(t, testTimeoutStorm)
+}
+
+func testTimeoutStorm(t *testing.T, mode bouncertest.Mode) {
 	const (
 		limit       = 10
 		queries     = 50
@@ -198,7 +208,7 @@ func TestTimeoutStorm(t *testing.T) {
 	)
 	tm := timeouts
 	tm.Simple = timeout
-	w := openWatched(t, fmt.Sprintf("&connection_limit=%d&pool_timeout=1", limit), tm, nil)
+	w := openWatched(t, mode, fmt.Sprintf("&connection_limit=%d&pool_timeout=1", limit), tm, nil)
 	ctx := context.Background()
 	marker := "storm_" + unique()
 
@@ -285,41 +295,35 @@ func TestBackstopStopsQueryOfDeadClient(t *testing.T) {
 	// Every class at 1 s: the session backstop (longest class) and the class backstop are both
 	// 1 s + 0.5 s.
 	tm := config.QueryTimeouts{Simple: time.Second, Standard: time.Second, Complex: time.Second, Report: time.Second}
-	for _, mode := range []struct{ name, params string }{
-		{"direct", ""},
-		{"pgbouncer", "&pgbouncer=true"},
-	} {
-		t.Run(mode.name, func(t *testing.T) {
-			t.Parallel()
-			ks := &killSwitch{}
-			w := openWatched(t, "&connection_limit=1"+mode.params, tm, func(c *pgxpool.Config) {
-				c.ConnConfig.DialFunc = ks.dial
-			})
-			backstop := w.db.Backstop(db.Report)
-			require.Equal(t, 1500*time.Millisecond, backstop)
-			marker := "dead_client_" + unique()
-
-			start := time.Now()
-			errc := make(chan error, 1)
-			go func() {
-				_, err := w.db.Exec(context.Background(), opSleepReport, "", `SELECT pg_sleep(10) /* `+marker+` */`)
-				errc <- err
-			}()
-			var pid int32
-			require.True(t, within(5*time.Second, func() bool { pid = w.runningPID(marker); return pid != 0 }))
-			ks.kill()
-			require.ErrorIs(t, <-errc, db.ErrUnavailable)
-			// The server has not noticed: nothing told it.
-			require.True(t, w.pidActive(pid), "the query stopped although no cancel could reach the server")
-
-			require.True(t, within(backstop+3*time.Second, func() bool { return !w.pidActive(pid) }),
-				"the query of the dead client still runs")
-			stoppedAfter := time.Since(start)
-			t.Logf("%s: the query of the dead client stopped after %s (backstop %s)", mode.name, stoppedAfter, backstop)
-			// It ran until the backstop: nothing else (a cancel request) stopped it.
-			require.GreaterOrEqual(t, stoppedAfter, backstop)
+	bouncertest.Run(t, func(t *testing.T, mode bouncertest.Mode) {
+		ks := &killSwitch{}
+		w := openWatched(t, mode, "&connection_limit=1", tm, func(c *pgxpool.Config) {
+			c.ConnConfig.DialFunc = ks.dial
 		})
-	}
+		backstop := w.db.Backstop(db.Report)
+		require.Equal(t, 1500*time.Millisecond, backstop)
+		marker := "dead_client_" + unique()
+
+		start := time.Now()
+		errc := make(chan error, 1)
+		go func() {
+			_, err := w.db.Exec(context.Background(), opSleepReport, "", `SELECT pg_sleep(10) /* `+marker+` */`)
+			errc <- err
+		}()
+		var pid int32
+		require.True(t, within(5*time.Second, func() bool { pid = w.runningPID(marker); return pid != 0 }))
+		ks.kill()
+		require.ErrorIs(t, <-errc, db.ErrUnavailable)
+		// The server has not noticed: nothing told it.
+		require.True(t, w.pidActive(pid), "the query stopped although no cancel could reach the server")
+
+		require.True(t, within(backstop+3*time.Second, func() bool { return !w.pidActive(pid) }),
+			"the query of the dead client still runs")
+		stoppedAfter := time.Since(start)
+		t.Logf("%s: the query of the dead client stopped after %s (backstop %s)", mode, stoppedAfter, backstop)
+		// It ran until the backstop: nothing else (a cancel request) stopped it.
+		require.GreaterOrEqual(t, stoppedAfter, backstop)
+	})
 }
 
 // The server-side limits each kind of query runs under, read from inside the query.
@@ -368,9 +372,8 @@ func TestBackstopSettings(t *testing.T) {
 
 	t.Run("pgbouncer", func(t *testing.T) {
 		t.Parallel()
-		// Directly on PostgreSQL, but with pgbouncer=true nothing is sent at startup: what PgBouncer
-		// in transaction mode would give us.
-		d := open(t, dbtest.NewDatabase(t)+"&connection_limit=1&pgbouncer=true")
+		// Through PgBouncer in transaction mode, which passes no startup parameter on.
+		d := open(t, bouncertest.PgBouncer.URL(t, dbtest.NewDatabase(t))+"&connection_limit=1")
 		require.Equal(t, "0", raw(t, d, "statement_timeout"), "startup parameters were sent")
 		// Every query carries its class's limit, with or without a tenant.
 		require.Equal(t, "1500", setting(t, d, opTest, "", "statement_timeout"))
@@ -417,9 +420,13 @@ func TestBackstopSettings(t *testing.T) {
 // the server after its class backstop, so that it does not hold its locks and connection.
 func TestIdleTransactionBackstop(t *testing.T) {
 	t.Parallel()
+	bouncertest.Run(t, testIdleTransactionBackstop)
+}
+
+func testIdleTransactionBackstop(t *testing.T, mode bouncertest.Mode) {
 	tm := timeouts
 	tm.Simple = 300 * time.Millisecond // backstop 450 ms
-	w := openWatched(t, "&connection_limit=1", tm, nil)
+	w := openWatched(t, mode, "&connection_limit=1", tm, nil)
 	var pid int32
 	var goneWhileIdle bool
 	err := w.db.InTx(context.Background(), opSleepTx, "", func(tx *db.Tx) error {
@@ -442,8 +449,16 @@ func TestIdleTransactionBackstop(t *testing.T) {
 // stop the query on the server.
 func TestCallerDeadlineAndCancel(t *testing.T) {
 	t.Parallel()
-	w := openWatched(t, "&connection_limit=2", timeouts, nil)
+	bouncertest.Run(t, testCallerDeadlineAndCancel)
+}
+
+func testCallerDeadlineAndCancel(t *testing.T, mode bouncertest.Mode) {
+	w := openWatched(t, mode, "&connection_limit=2", timeouts, nil)
 	opStandard := db.Op{Name: "test.standard_sleep", Class: db.Standard}
+	// A warm connection: on a busy machine opening one (through PgBouncer, two) can take longer
+	// than the 200 ms deadline, which then ends the wait for a connection, not the query.
+	var one int
+	require.NoError(t, w.db.QueryRow(context.Background(), opTest, "", `SELECT 1`, nil, &one))
 
 	marker := "deadline_" + unique()
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)

@@ -29,7 +29,7 @@ type privateCluster struct {
 	pg *localpg.Server
 }
 
-// clusterDatabase is the service's database on a private cluster, owned by localpg.ServiceRole.
+// clusterDatabase is the service's database on a private cluster, owned by localpg.OwnerRole.
 const clusterDatabase = "faults"
 
 // newPrivateCluster starts a cluster with the settings (fsync stays off: the faults here stop
@@ -59,9 +59,10 @@ func newPrivateCluster(t *testing.T, settings map[string]string) *privateCluster
 			t.Errorf("stop private cluster: %v", err)
 		}
 	})
-	require.NoError(t, c.pg.EnsureRole(ctx, localpg.ServiceRole))
-	require.NoError(t, c.pg.EnsureDatabaseOwnedBy(ctx, clusterDatabase, localpg.ServiceRole))
-	require.NoError(t, db.MigrateUp(ctx, c.serviceURL(), nil))
+	// The roles of make run's private PostgreSQL: the owner migrates, the service owns nothing.
+	require.NoError(t, c.pg.EnsureServiceRoles(ctx))
+	require.NoError(t, c.pg.EnsureDatabaseOwnedBy(ctx, clusterDatabase, localpg.OwnerRole))
+	require.NoError(t, db.MigrateUp(ctx, c.urlAs(clusterDatabase, localpg.OwnerRole), nil))
 	return c
 }
 

@@ -323,6 +323,12 @@ const recoveryBound = 5 * time.Second
 // came.
 func requireRecovered(t *testing.T, as []answer, back time.Time) time.Duration {
 	t.Helper()
+	return requireRecoveredWithin(t, as, back, recoveryBound)
+}
+
+// requireRecoveredWithin is requireRecovered with another bound than recoveryBound.
+func requireRecoveredWithin(t *testing.T, as []answer, back time.Time, recoveryBound time.Duration) time.Duration {
+	t.Helper()
 	firstOK := time.Duration(-1)
 	for _, a := range as {
 		if a.ok() && !a.sent.Before(back) {

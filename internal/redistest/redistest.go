@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/eventmanager/eventmanager/internal/testproc"
 )
 
 // Server is one redis-server process.
@@ -40,7 +42,7 @@ func Start(t testing.TB) *Server {
 		t.Skip("redis-server not installed (scripts/ensure-deps.sh --test installs it)")
 	}
 	s := &Server{t: t, bin: bin, dir: t.TempDir()}
-	s.port = freePort(t)
+	s.port = testproc.FreePort(t)
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
@@ -63,7 +65,7 @@ func (s *Server) Start() {
 	cmd := exec.Command(s.bin,
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
 		"--save", "", "--appendonly", "no", "--protected-mode", "yes", "--loglevel", "warning")
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = testproc.SysProcAttr()
 	cmd.Stdout, cmd.Stderr = nil, nil
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start redis-server: %v", err)
@@ -97,18 +99,6 @@ func (s *Server) Stop() {
 	_ = s.cmd.Process.Kill()
 	<-s.done
 	s.cmd = nil
-}
-
-// freePort asks the kernel for a free loopback port. Another process could take it before
-// redis-server binds it; Start then fails loudly rather than talk to the wrong server.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // ping sends PING in RESP and expects +PONG.

@@ -99,9 +99,10 @@ type EventResults struct {
 }
 
 var (
-	opResultsCategory = db.Op{Name: "results.category", Class: db.Complex}
-	opResultsContest  = db.Op{Name: "results.contest", Class: db.Complex}
-	opResultsEvent    = db.Op{Name: "results.event", Class: db.Complex}
+	// Results only read: they may run on the read replica (DATABASE_REPLICA_URL).
+	opResultsCategory = db.Op{Name: "results.category", Class: db.Complex, ReadOnly: true}
+	opResultsContest  = db.Op{Name: "results.contest", Class: db.Complex, ReadOnly: true}
+	opResultsEvent    = db.Op{Name: "results.event", Class: db.Complex, ReadOnly: true}
 )
 
 // resultsCTE computes every category final of a scope in SQL, whatever the numbers of

@@ -12,7 +12,12 @@
 -- tenant is known, and take the tenant from it. Knowing the secret is the authorisation; the rows
 -- hold ids and times only. Every other query of them filters by tenant_id.
 
+-- The tables that get triggers are locked first, scores first, in the mode the triggers need: a
+-- score write locks scores and then reads assignments and certifications (the certified-lock
+-- triggers), so a migration that locked assignments first and scores later would deadlock with it.
+
 -- +goose Up
+LOCK TABLE scores, deductions, category_certifications, assignments IN SHARE ROW EXCLUSIVE MODE;
 CREATE TABLE sign_in_links (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     tenant_id   uuid NOT NULL,
@@ -160,6 +165,7 @@ CREATE TRIGGER audience_links_live AFTER UPDATE OF revoked_at ON audience_links
     FOR EACH ROW EXECUTE FUNCTION live_audience_link_notify();
 
 -- +goose Down
+LOCK TABLE scores, deductions, category_certifications, assignments, device_reports, audience_links IN ACCESS EXCLUSIVE MODE;
 DROP TRIGGER audience_links_live ON audience_links;
 DROP FUNCTION live_audience_link_notify();
 DROP TRIGGER device_reports_live_update ON device_reports;
