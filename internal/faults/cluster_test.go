@@ -59,9 +59,11 @@ func newPrivateCluster(t *testing.T, settings map[string]string) *privateCluster
 			t.Errorf("stop private cluster: %v", err)
 		}
 	})
-	require.NoError(t, c.pg.EnsureRole(ctx, localpg.ServiceRole))
-	require.NoError(t, c.pg.EnsureDatabaseOwnedBy(ctx, clusterDatabase, localpg.ServiceRole))
-	require.NoError(t, db.MigrateUp(ctx, c.serviceURL(), nil))
+	// As the service's private PostgreSQL is set up: the owner role owns the database and runs the
+	// migrations; the service's role owns nothing.
+	require.NoError(t, c.pg.EnsureServiceRoles(ctx))
+	require.NoError(t, c.pg.EnsureDatabaseOwnedBy(ctx, clusterDatabase, localpg.OwnerRole))
+	require.NoError(t, db.MigrateUp(ctx, c.urlAs(clusterDatabase, localpg.OwnerRole), nil))
 	return c
 }
 
