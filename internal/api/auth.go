@@ -63,6 +63,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.Logout(r.Context(), principal(r.Context()).TenantID, token); err != nil {
 		return err
 	}
+	// At once here; other instances drop it on the notification.
+	s.sessions.Forget(auth.HashToken(token))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -24,7 +24,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// liveInstance is one API server with its own hub and listener, as serve builds them.
+// liveInstance is one API server with its own hub and listener, as serve builds them, connected as
+// the service's role.
 type liveInstance struct {
 	*env
 	hub       *live.Hub
@@ -33,7 +34,7 @@ type liveInstance struct {
 
 func newLiveInstance(t *testing.T, url string) *liveInstance {
 	t.Helper()
-	settings, err := config.ParseDatabaseURL(url)
+	settings, err := config.ParseDatabaseURL(dbtest.ServiceURL(t, url))
 	require.NoError(t, err)
 	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts})
 	require.NoError(t, err)

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -25,19 +24,15 @@ func principal(ctx context.Context) auth.Principal {
 
 func requestID(ctx context.Context) string { return db.RequestID(ctx) }
 
-// withRequestID takes X-Request-ID from the request when it is sane, makes one otherwise, and
-// returns it on the response; the id also reaches query logs through the context.
-func (s *Server) withRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
-		if !validRequestID(id) {
-			var b [12]byte
-			_, _ = rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-ID", id)
-		next.ServeHTTP(w, r.WithContext(db.WithRequestID(r.Context(), id)))
-	})
+// requestIDFor takes X-Request-ID from the request when it is sane, and makes one otherwise.
+func requestIDFor(r *http.Request) string {
+	id := r.Header.Get("X-Request-ID")
+	if !validRequestID(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	return id
 }
 
 // validRequestID accepts up to 128 characters of letters, digits and -_.:, so that a client
@@ -86,35 +81,45 @@ type logFields struct {
 	pattern  string
 	userID   string
 	tenantID string
+	clientIP string // see clientAddress
 }
 
 type logFieldsKey struct{}
 
-// withLogging writes one line per request and records it in the HTTP metrics by route pattern
-// (filled in by dispatch). The query string is left out: it can carry search terms.
+// withLogging gives the request its id (returned in X-Request-ID; it also reaches the query logs
+// through the context), writes one line per request and records it in the HTTP metrics by route
+// pattern (filled in by handle). The query string is left out: it can carry search terms.
 func (s *Server) withLogging(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		fields := &logFields{}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), logFieldsKey{}, fields)))
+		id := requestIDFor(r)
+		w.Header().Set("X-Request-ID", id)
+		// One allocation for both.
+		state := &struct {
+			rec    statusRecorder
+			fields logFields
+		}{statusRecorder{ResponseWriter: w}, logFields{clientIP: clientAddress(r, s.trustedProxies)}}
+		rec, fields := &state.rec, &state.fields
+		ctx := context.WithValue(db.WithRequestID(r.Context(), id), logFieldsKey{}, fields)
+		next.ServeHTTP(rec, r.WithContext(ctx))
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		elapsed := time.Since(start)
 		if s.httpMetrics != nil {
-			s.httpMetrics.ObserveRequest(fields.pattern, rec.status, time.Since(start))
+			s.httpMetrics.ObserveRequest(fields.pattern, rec.status, elapsed)
 		}
-		s.log.LogAttrs(r.Context(), levelFor(rec.status), "request",
-			slog.String("request_id", requestID(r.Context())),
+		s.log.LogAttrs(ctx, levelFor(rec.status), "request",
+			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("route", fields.pattern),
 			slog.Int("status", rec.status),
 			slog.Int("bytes", rec.bytes),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			slog.String("user_id", fields.userID),
 			slog.String("tenant_id", fields.tenantID),
-			slog.String("remote", clientIP(r)),
+			slog.String("remote", fields.clientIP),
 		)
 	})
 }
@@ -143,11 +148,7 @@ func (s *Server) authenticated(allow access, next http.HandlerFunc) http.Handler
 			s.writeError(w, r, errUnauthenticated)
 			return
 		}
-		p, err := s.store.Authenticate(r.Context(), token)
-		if errors.Is(err, db.ErrNotFound) {
-			s.writeError(w, r, errUnauthenticated)
-			return
-		}
+		p, err := s.Authenticate(r, token)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -163,13 +164,33 @@ func (s *Server) authenticated(allow access, next http.HandlerFunc) http.Handler
 	}
 }
 
-// clientIP is the peer address. X-Forwarded-For is not trusted: no proxy is configured.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return ""
+// Authenticate checks a token of the client of r, whatever carried it (a bearer header, a session
+// cookie): from the session cache, else in the database, unless the client's address has failed
+// too many checks (then 429 before any lookup). It returns the principal, errUnauthenticated, the
+// 429 error or a database error.
+func (s *Server) Authenticate(r *http.Request, token string) (auth.Principal, error) {
+	h := auth.HashToken(token)
+	if p, ok := s.sessions.Get(h); ok {
+		return p, nil
 	}
-	return host
+	addr := addressBucket(clientIP(r))
+	if retry, blocked := s.tokenFailures.Blocked(addr); blocked {
+		return auth.Principal{}, tooManyFailures(retry)
+	}
+	p, err := s.sessions.Load(r.Context(), h)
+	if errors.Is(err, db.ErrNotFound) {
+		if retry, over := s.tokenFailures.Fail(r.Context(), addr); over {
+			return auth.Principal{}, tooManyFailures(retry)
+		}
+		return auth.Principal{}, errUnauthenticated
+	}
+	return p, err
+}
+
+func tooManyFailures(retry time.Duration) error {
+	return &Error{Status: http.StatusTooManyRequests, Code: "RATE_LIMITED",
+		Message:    "too many failed token checks from this address: retry after the number of seconds in Retry-After",
+		RetryAfter: max(ceilSeconds(retry), 1)}
 }
 
 // levelFor logs failures of the service (5xx) as warnings, everything else as info.

@@ -16,7 +16,7 @@ var publicLimits = map[string]ratelimit.Limit{
 
 // limitPublic counts a request of a public route's group; it returns the 429 error when refused.
 func (s *Server) limitPublic(w http.ResponseWriter, r *http.Request, group string) error {
-	d, _ := s.live.publicLimiter.Allow(r.Context(), group+"|"+signInAddress(clientIP(r)), publicLimits[group])
+	d, _ := s.live.publicLimiter.Allow(r.Context(), group+"|"+addressBucket(clientIP(r)), publicLimits[group])
 	if d.Allowed {
 		return nil
 	}

@@ -3,7 +3,6 @@ package api
 import (
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -64,26 +63,12 @@ func (s *Server) limitSignIn(w http.ResponseWriter, r *http.Request, slug, email
 	if s.limits == nil {
 		return nil
 	}
-	res, err := s.limits.CheckSignIn(r.Context(), slug, email, signInAddress(clientIP(r)))
+	res, err := s.limits.CheckSignIn(r.Context(), slug, email, addressBucket(clientIP(r)))
 	if err != nil {
 		s.warnLimitsUnavailable(r, "rate limits unavailable; sign-ins not limited", err)
 		return nil
 	}
 	return rateLimitAnswer(w, res)
-}
-
-// signInAddress is the per-address sign-in bucket of a client: its IPv4 address, or the /64 of an
-// IPv6 one, since a single client usually holds a whole /64 and could rotate through it.
-func signInAddress(ip string) string {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil || addr.Is4() || addr.Is4In6() {
-		return ip
-	}
-	p, err := addr.Prefix(64)
-	if err != nil {
-		return ip
-	}
-	return p.String()
 }
 
 // limitsWarnEvery spaces the warnings while the limits cannot be loaded: the database is failing,
@@ -107,9 +92,9 @@ func rateLimitAnswer(w http.ResponseWriter, res ratelimit.Result) error {
 		return nil
 	}
 	h := w.Header()
-	h["Ratelimit-Limit"] = []string{strconv.Itoa(res.Limit)}
-	h["Ratelimit-Remaining"] = []string{strconv.Itoa(res.Remaining)}
-	h["Ratelimit-Reset"] = []string{strconv.Itoa(ceilSeconds(res.Reset))}
+	// One backing array for the three values: one allocation instead of three, on every request.
+	v := []string{strconv.Itoa(res.Limit), strconv.Itoa(res.Remaining), strconv.Itoa(ceilSeconds(res.Reset))}
+	h["Ratelimit-Limit"], h["Ratelimit-Remaining"], h["Ratelimit-Reset"] = v[0:1:1], v[1:2:2], v[2:3:3]
 	if res.Allowed {
 		return nil
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/sessioncache"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -33,6 +35,13 @@ type Deps struct {
 	RateLimits *ratelimit.Enforcer
 	// Live configures live streams, device reports and sign-in and audience links (see live.go).
 	Live Live
+	// Sessions caches verified tokens; nil checks every token in the database.
+	Sessions *sessioncache.Cache
+	// TokenFailures limits failed token checks per client address; nil allows
+	// ratelimit.DefaultFailuresPerMinute, counted in process.
+	TokenFailures *ratelimit.Failures
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 }
 
 // Server holds the API's dependencies; its Handler serves every route.
@@ -45,11 +54,15 @@ type Server struct {
 	health   *health.Checker
 	limits   *ratelimit.Enforcer
 	// limitsWarned is when the last "rate limits unavailable" warning was logged (UnixNano).
-	limitsWarned atomic.Int64
-	limited      map[string]bool // route patterns under rate limits, for the admin API's validation
-	patterns     []string        // every route pattern, in registration order
-	live         *liveState
-	mux          *http.ServeMux
+	limitsWarned   atomic.Int64
+	limited        map[string]bool // route patterns under rate limits, for the admin API's validation
+	patterns       []string        // every route pattern, in registration order
+	live           *liveState
+	sessions       *sessioncache.Cache
+	tokenFailures  *ratelimit.Failures
+	trustedProxies []netip.Prefix
+	ready          readiness
+	mux            *http.ServeMux
 
 	httpMetrics *metrics.HTTP
 	queryWindow *metrics.Window
@@ -75,6 +88,13 @@ func New(d Deps) *Server {
 	s.live = newLiveState(d.Live)
 	if s.limits == nil {
 		s.limits = defaultRateLimits(d.Store, s.log)
+	}
+	s.sessions, s.tokenFailures, s.trustedProxies = d.Sessions, d.TokenFailures, d.TrustedProxies
+	if s.sessions == nil {
+		s.sessions = sessioncache.New(d.Store, sessioncache.Options{})
+	}
+	if s.tokenFailures == nil {
+		s.tokenFailures = ratelimit.NewFailures(ratelimit.NewMemory(nil), ratelimit.DefaultFailuresPerMinute)
 	}
 	s.routes()
 	return s
@@ -106,6 +126,7 @@ func (s *Server) routes() {
 	s.statusRoutes()
 	s.rateLimitRoutes()
 	s.liveRoutes()
+	s.mux.HandleFunc("/", s.unmatched)
 }
 
 // Handle adds a route; tests use it to add routes of their own (a deliberately slow one).
@@ -138,25 +159,27 @@ func (s *Server) handle(pattern string, allow access, h handlerFunc) {
 		hf = s.authenticated(allow, s.rateLimited(hf))
 		s.markLimited(pattern)
 	}
-	s.mux.Handle(pattern, hf)
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The route names the request in the log and the metrics, whatever the answer.
+		if f, ok := r.Context().Value(logFieldsKey{}).(*logFields); ok {
+			f.pattern = r.Pattern
+		}
+		hf(w, r)
+	}))
 }
 
 // Handler is the whole HTTP interface, middleware included.
 func (s *Server) Handler() http.Handler {
-	return withStandardHeaders(s.withRequestID(s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch)))))
+	return withStandardHeaders(s.withLogging(s.withRecovery(http.HandlerFunc(s.dispatch))))
 }
 
-// dispatch routes the request, answering unknown paths and methods with the JSON error envelope
-// instead of net/http's plain text.
-func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
-	// mux.Handler only finds the route; mux.ServeHTTP also fills in the path values.
-	if _, pattern := s.mux.Handler(r); pattern != "" {
-		if f, ok := r.Context().Value(logFieldsKey{}).(*logFields); ok {
-			f.pattern = pattern
-		}
-		s.mux.ServeHTTP(w, r)
-		return
-	}
+// dispatch routes the request. Unknown paths and methods reach the catch-all "/" (registered last
+// by routes), which answers with the JSON error envelope instead of net/http's plain text.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// unmatched answers a request no route matched: 405 with Allow when the path exists with other
+// methods, 404 otherwise.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	if allowed := s.allowedMethods(r); allowed != "" {
 		w.Header().Set("Allow", allowed)
 		s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Message: "allowed: " + allowed})
@@ -170,7 +193,7 @@ func (s *Server) allowedMethods(r *http.Request) string {
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, p := s.mux.Handler(probe); p != "" {
+		if _, p := s.mux.Handler(probe); p != "" && p != "/" {
 			if allowed != "" {
 				allowed += ", "
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/pglisten"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
+	"github.com/eventmanager/eventmanager/internal/sessioncache"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -21,7 +22,7 @@ func startRateLimits(ctx context.Context, cfg config.Config, st *store.Store, l 
 		// LISTEN through PgBouncer in transaction mode loses notifications without an error: other
 		// instances' changes would then only be seen when cached limits expire.
 		log.Warn("DATABASE_URL goes through PgBouncer and DIRECT_DATABASE_URL is not set; set it so that " +
-			"rate-limit changes and live updates reach this instance within a second (LISTEN needs a direct connection)")
+			"rate-limit changes, live updates and session revocations reach this instance within a second (LISTEN needs a direct connection)")
 	}
 	cache := ratelimit.NewCache(st, 0)
 	ratelimit.Listen(l, cache)
@@ -36,4 +37,20 @@ func startRateLimits(ctx context.Context, cfg config.Config, st *store.Store, l 
 	}
 	log.Info("rate limits: counting in Redis", "url", config.RedactURL(cfg.RedisURL))
 	return ratelimit.NewEnforcer(cache, ratelimit.NewFallback(rd, local, log, m.Fallback), m, log), func() { _ = rd.Close() }, nil
+}
+
+// startSessionCache builds the cache of verified sessions, invalidated by NOTIFY through l (the
+// instance's listener; while it is not listening the cache is bypassed). Call it before l.Run.
+func startSessionCache(cfg config.Config, st *store.Store, l *pglisten.Listener, log *slog.Logger) *sessioncache.Cache {
+	cache := sessioncache.New(st, sessioncache.Options{Size: cfg.AuthCacheSize, TTL: cfg.AuthCacheTTL})
+	switch {
+	case cfg.AuthCacheTTL <= 0:
+		log.Info("session cache off (AUTH_CACHE_TTL=0): every request checks its token in the database")
+	case cfg.Database.PgBouncer && !cfg.DirectSet:
+		// Through PgBouncer the LISTEN would seem to work and hear nothing: fail closed.
+		log.Warn("session cache off: LISTEN needs DIRECT_DATABASE_URL beside a PgBouncer DATABASE_URL; every request checks its token in the database")
+	default:
+		cache.Listen(l)
+	}
+	return cache
 }

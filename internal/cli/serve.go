@@ -19,6 +19,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/live"
 	"github.com/eventmanager/eventmanager/internal/metrics"
 	"github.com/eventmanager/eventmanager/internal/pglisten"
+	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -175,13 +176,16 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	hub := live.NewHub(0, log)
 	hub.Listen(listener)
 	hub.Register(registry)
+	sessions := startSessionCache(cfg, st, listener, log)
 	go listener.Run(ctx)
 	// Open streams end with the service, so that the graceful shutdown is not held up by them.
 	go func() { <-ctx.Done(); hub.Close() }()
 	metricsHandler := metrics.Handler(registry)
 	deps := api.Deps{DB: pool, Store: st, Logger: log, TokenTTL: cfg.TokenTTL, Metrics: metricsHandler, Health: checker,
 		HTTPMetrics: metrics.NewHTTP(registry), QueryWindow: window, RateLimits: limits,
-		Live: api.Live{Hub: hub, SignInLinkTTL: cfg.SignInLinkTTL, PublicURL: cfg.PublicURL}}
+		Live:     api.Live{Hub: hub, SignInLinkTTL: cfg.SignInLinkTTL, PublicURL: cfg.PublicURL},
+		Sessions: sessions, TokenFailures: ratelimit.NewFailures(limits.Limiter(), cfg.AuthFailuresPerMinute),
+		TrustedProxies: cfg.TrustedProxies}
 	if cfg.MetricsAddr != "" {
 		deps.Metrics = nil // on its own address only
 	}

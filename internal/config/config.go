@@ -2,7 +2,10 @@
 // including the Prisma-style pool parameters that operators of this product already use.
 package config
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Database is a parsed DATABASE_URL (see ParseDatabaseURL): the connection string for pgx, our
 // parameters removed, and the pool settings taken from them.
@@ -81,4 +84,14 @@ type Config struct {
 	// PublicURL is PUBLIC_URL: the address people open sign-in and audience links at ("" takes the
 	// request's host).
 	PublicURL string
+	// AuthCacheSize and AuthCacheTTL bound the in-process cache of verified sessions
+	// (AUTH_CACHE_SIZE, default 10000 sessions; AUTH_CACHE_TTL, default 30s, 0 turns it off).
+	AuthCacheSize int
+	AuthCacheTTL  time.Duration
+	// AuthFailuresPerMinute is how many failed token checks a client address may make per minute
+	// (and in a burst) before it is answered 429 without a lookup (AUTH_FAILURES_PER_MINUTE, default 30).
+	AuthFailuresPerMinute int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES,
+	// comma-separated CIDRs or addresses; default none: the header is ignored).
+	TrustedProxies []netip.Prefix
 }

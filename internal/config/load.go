@@ -2,7 +2,9 @@ package config
 
 import (
 	"net"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -19,6 +21,9 @@ const (
 	DefaultTokenTTL        = 12 * time.Hour
 	DefaultSlowQuery       = 100 * time.Millisecond
 	DefaultSignInLinkTTL   = 15 * time.Minute
+	DefaultAuthCacheSize   = 10000
+	DefaultAuthCacheTTL    = 30 * time.Second
+	DefaultAuthFailures    = 30
 )
 
 // DefaultQueryTimeouts are the query class timeouts when no QUERY_TIMEOUT_* variable is set.
@@ -63,6 +68,11 @@ func Load(getenv func(string) string) (Config, error) {
 		SignInLinkTTL: l.boundedDuration("SIGN_IN_LINK_TTL", DefaultSignInLinkTTL, time.Minute, 24*time.Hour),
 		PublicURL:     l.publicURL("PUBLIC_URL"),
 		MetricsAddr:   l.listenAddr("METRICS_ADDR"),
+
+		AuthCacheSize:         l.whole("AUTH_CACHE_SIZE", DefaultAuthCacheSize, 1, 10_000_000),
+		AuthCacheTTL:          l.duration("AUTH_CACHE_TTL", DefaultAuthCacheTTL, true),
+		AuthFailuresPerMinute: l.whole("AUTH_FAILURES_PER_MINUTE", DefaultAuthFailures, 1, 1_000_000),
+		TrustedProxies:        l.prefixes("TRUSTED_PROXIES"),
 	}
 	if l.err != nil {
 		return Config{}, l.err
@@ -137,6 +147,46 @@ func (l *loader) port(name string, def int) int {
 		return 0
 	}
 	return n
+}
+
+// whole reads a whole number from lo to hi.
+func (l *loader) whole(name string, def, lo, hi int) int {
+	v := l.get(name)
+	if v == "" {
+		return def
+	}
+	n, ok := parseWhole(v, lo, hi)
+	if !ok {
+		l.fail(name, v, "want a whole number from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi))
+		return 0
+	}
+	return n
+}
+
+// prefixes reads a comma-separated list of CIDRs; a bare address stands for itself alone.
+func (l *loader) prefixes(name string) []netip.Prefix {
+	v := l.get(name)
+	if v == "" {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil {
+				l.fail(name, item, "want comma-separated CIDRs such as 10.0.0.0/8,2001:db8::/32 or single addresses")
+				return nil
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }
 
 // oneOf accepts one of the given words, in any case (operators write LOG_LEVEL=INFO), and

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
@@ -31,6 +32,10 @@ func TestLoadDefaults(t *testing.T) {
 		SlowQuery:       100 * time.Millisecond,
 		ReplicaMaxLag:   time.Second,
 		SignInLinkTTL:   15 * time.Minute,
+
+		AuthCacheSize:         10000,
+		AuthCacheTTL:          30 * time.Second,
+		AuthFailuresPerMinute: 30,
 	}, c)
 	require.False(t, c.DatabaseSet)
 	require.False(t, c.DirectSet)
@@ -202,6 +207,34 @@ func TestLoadRedisURL(t *testing.T) {
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, "REDIS_URL", pe.Param)
 	require.NotContains(t, err.Error(), "s3cret")
+}
+
+func TestLoadAuthSettings(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{
+		"AUTH_CACHE_SIZE":          "500",
+		"AUTH_CACHE_TTL":           "0",
+		"AUTH_FAILURES_PER_MINUTE": "5",
+		"TRUSTED_PROXIES":          " 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, 500, c.AuthCacheSize)
+	require.Zero(t, c.AuthCacheTTL)
+	require.Equal(t, 5, c.AuthFailuresPerMinute)
+	require.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
+		netip.MustParsePrefix("2001:db8::/32")}, c.TrustedProxies)
+
+	for name, value := range map[string]string{
+		"TRUSTED_PROXIES":          "10.0.0.0/8,proxy.local",
+		"AUTH_CACHE_SIZE":          "0",
+		"AUTH_FAILURES_PER_MINUTE": "many",
+		"AUTH_CACHE_TTL":           "-1s",
+	} {
+		_, err := Load(env(map[string]string{name: value}))
+		var pe *ParamError
+		require.ErrorAs(t, err, &pe, name)
+		require.Equal(t, name, pe.Param)
+	}
 }
 
 func TestReplicaSettings(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,8 +31,9 @@ type Listener struct {
 	connString string
 	log        *slog.Logger
 
-	mu       sync.Mutex
-	handlers map[string]Handler
+	mu        sync.Mutex
+	handlers  map[string]Handler
+	listening atomic.Bool
 
 	// OnListen, if set, is called after each successful LISTEN (tests wait for it).
 	OnListen func()
@@ -77,11 +79,16 @@ func resyncAll(hs map[string]Handler) {
 	}
 }
 
+// Listening reports whether the LISTEN is in place, so that notifications reach the handlers. A
+// cache that must never serve a revoked entry bypasses itself while it is false.
+func (l *Listener) Listening() bool { return l.listening.Load() }
+
 // Run listens until ctx ends.
 func (l *Listener) Run(ctx context.Context) {
 	backoff := l.MinBackoff
 	for ctx.Err() == nil {
 		err := l.session(ctx)
+		l.listening.Store(false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -141,6 +148,7 @@ func (l *Listener) session(ctx context.Context) error {
 	}
 	// Changes made before LISTEN were not notified.
 	resyncAll(handlers)
+	l.listening.Store(true)
 	if l.OnListen != nil {
 		l.OnListen()
 	}

@@ -120,7 +120,8 @@ func (s *Store) ListSignInLinks(ctx context.Context, tenantID, judgeID string) (
 		return rows.Err()
 	}, `SELECT l.id, j.id, l.created_by, coalesce(l.created_at, now()), coalesce(l.expires_at, now()), l.used_at, l.revoked_at
 		FROM judges j
-		LEFT JOIN LATERAL (SELECT * FROM sign_in_links x WHERE x.tenant_id = j.tenant_id AND x.judge_id = j.id
+		LEFT JOIN LATERAL (SELECT x.id, x.created_by, x.created_at, x.expires_at, x.used_at, x.revoked_at
+			FROM sign_in_links x WHERE x.tenant_id = j.tenant_id AND x.judge_id = j.id
 			ORDER BY x.created_at DESC LIMIT 50) l ON true
 		WHERE j.tenant_id = $1 AND j.id = $2
 		ORDER BY l.created_at DESC`, tenantID, judgeID)

@@ -152,23 +152,31 @@ func (s *Store) UserByEmail(ctx context.Context, tenantID, email string) (User, 
 // Authenticate returns the principal of a valid, unexpired token whose user and tenant are active,
 // or db.ErrNotFound. One round trip: the session gives the tenant and the join runs scoped to it.
 func (s *Store) Authenticate(ctx context.Context, token string) (auth.Principal, error) {
+	h := auth.HashToken(token)
+	p, _, err := s.SessionByHash(ctx, h)
+	return p, err
+}
+
+// SessionByHash is Authenticate for a token already hashed (auth.HashToken), with the session's
+// expiry, which an in-process cache of verified sessions must respect.
+func (s *Store) SessionByHash(ctx context.Context, tokenHash []byte) (auth.Principal, time.Time, error) {
 	var (
 		p       auth.Principal
 		judgeID *string
+		expires time.Time
 	)
-	tokenHash := auth.HashToken(token)
 	err := s.db.QueryRowScoped(ctx, opSessionsLookup, tenantOfSessionSQL, []any{tokenHash},
-		`SELECT u.id, u.tenant_id, u.role, u.email, u.name, j.id
+		`SELECT u.id, u.tenant_id, u.role, u.email, u.name, j.id, s.expires_at
 		FROM sessions s
 		JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
 		JOIN tenants t ON t.id = u.tenant_id
 		LEFT JOIN judges j ON j.tenant_id = u.tenant_id AND j.user_id = u.id
 		WHERE s.token_hash = $1 AND s.expires_at > now() AND u.active AND t.active`,
-		[]any{tokenHash}, &p.UserID, &p.TenantID, &p.Role, &p.Email, &p.Name, &judgeID)
+		[]any{tokenHash}, &p.UserID, &p.TenantID, &p.Role, &p.Email, &p.Name, &judgeID, &expires)
 	if judgeID != nil {
 		p.JudgeID = *judgeID
 	}
-	return p, err
+	return p, expires, err
 }
 
 // Logout ends the session of token.

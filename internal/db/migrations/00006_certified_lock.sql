@@ -8,9 +8,9 @@
 --     deductions, assignments, entered contestants, criteria and their maxima, the category's name,
 --     contest and score_cap, the names and numbers of its contestants, the names and links of its
 --     judges, and the scoring type in force (the contest's, else the event's, else the tenant's).
--- category_lock_step is the one guard. The store calls it first in every write of a category's
--- inputs (so that every such write takes the category's lock before any other), and the triggers
--- below call it for every row written, whoever writes it.
+-- category_lock_steps is the one guard. The store calls it first (through category_lock_step) in
+-- every write of a category's inputs, so that every such write takes the category's lock before any
+-- other, and the triggers below call it for the rows of every statement, whoever writes them.
 --
 -- Why it is race-safe. A certification takes the category row FOR NO KEY UPDATE (and FOR SHARE the
 -- rows outside the category that its results show: contest, event, tenant, entered contestants,
@@ -27,23 +27,38 @@
 -- +goose Up
 
 -- +goose StatementBegin
--- category_lock_step takes the category's input lock (FOR SHARE) and returns the standing step that
--- freezes the inputs of judge p_judge (NULL: inputs of no one judge) in the category: the latest
--- standing step from TALLY_MASTER on, else JUDGE when that judge's certification stands, else NULL.
-CREATE FUNCTION category_lock_step(p_tenant uuid, p_category uuid, p_judge uuid) RETURNS text
+-- category_lock_steps is the guard, for a set of (tenant, category, judge) keys of rows being written
+-- (judge NULL: inputs of no one judge). It takes the categories' input lock (FOR SHARE, in id order)
+-- and returns the first key's category frozen by a standing certification, with the step that
+-- freezes it: the latest standing step from TALLY_MASTER on, else JUDGE when that judge's own
+-- certification stands. No row: nothing is frozen. Set-based, so that a bulk load costs two
+-- statements, not two per category.
+CREATE FUNCTION category_lock_steps(p_tenant uuid[], p_category uuid[], p_judge uuid[])
+RETURNS TABLE (category_id uuid, step text)
 LANGUAGE plpgsql AS $$
-DECLARE
-    standing text;
 BEGIN
-    PERFORM 1 FROM categories WHERE tenant_id = p_tenant AND id = p_category FOR SHARE;
+    -- EXECUTE: planned with the tables' current size, never with a plan cached while they were small.
+    -- Keys are matched on the unique ids (primary keys), never on tenant_id alone: row-level
+    -- security adds a tenant condition that would otherwise lead the planner to the tenant index.
+    EXECUTE 'SELECT 1 FROM categories c
+        WHERE c.id IN (SELECT unnest($2)) AND c.tenant_id = ANY ($1)
+        ORDER BY c.id FOR SHARE OF c' USING p_tenant, p_category;
     -- A new statement: a certification that committed while the lock waited is seen.
-    SELECT x.step INTO standing FROM category_certifications x
-    WHERE x.tenant_id = p_tenant AND x.category_id = p_category AND x.revoked_at IS NULL
-      AND (x.step <> 'JUDGE' OR x.judge_id = p_judge)
-    ORDER BY array_position(ARRAY['JUDGE', 'TALLY_MASTER', 'AUDITOR', 'BOARD'], x.step) DESC
-    LIMIT 1;
-    RETURN standing;
+    RETURN QUERY EXECUTE 'SELECT x.category_id, x.step FROM unnest($1, $2, $3) AS k(t, c, j)
+        JOIN category_certifications x ON x.tenant_id = k.t AND x.category_id = k.c AND x.revoked_at IS NULL
+            AND (x.step <> ''JUDGE'' OR x.judge_id = k.j)
+        ORDER BY array_position(ARRAY[''JUDGE'', ''TALLY_MASTER'', ''AUDITOR'', ''BOARD''], x.step) DESC
+        LIMIT 1' USING p_tenant, p_category, p_judge;
 END $$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+-- category_lock_step is category_lock_steps for one category: the store calls it first in every
+-- write of a category's inputs and answers the step it returns (NULL: not frozen).
+CREATE FUNCTION category_lock_step(p_tenant uuid, p_category uuid, p_judge uuid) RETURNS text
+LANGUAGE sql AS $$
+    SELECT step FROM category_lock_steps(ARRAY[p_tenant], ARRAY[p_category], ARRAY[p_judge])
+$$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
@@ -56,15 +71,16 @@ END $$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
--- refuse_if_certified is the guard for one category (and judge) of rows being written.
-CREATE FUNCTION refuse_if_certified(p_tenant uuid, p_category uuid, p_judge uuid) RETURNS void
+-- refuse_if_certified is the guard applied by the triggers to the keys of the rows written.
+CREATE FUNCTION refuse_if_certified(p_tenant uuid[], p_category uuid[], p_judge uuid[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    standing text := category_lock_step(p_tenant, p_category, p_judge);
+    hit record;
 BEGIN
-    IF standing IS NOT NULL THEN
-        PERFORM refuse('category_certified', jsonb_build_object('step', standing, 'category_id', p_category),
-            'the category is certified (' || standing || ' step): revoke the certification to change it');
+    SELECT * INTO hit FROM category_lock_steps(p_tenant, p_category, p_judge);
+    IF FOUND THEN
+        PERFORM refuse('category_certified', jsonb_build_object('step', hit.step, 'category_id', hit.category_id),
+            'the category is certified (' || hit.step || ' step): revoke the certification to change it');
     END IF;
 END $$;
 -- +goose StatementEnd
@@ -88,28 +104,28 @@ $$;
 CREATE FUNCTION guard_category_rows() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    k record;
     ignored CONSTANT text[] := ARRAY['locked', 'certified_at', 'updated_at'];
+    t uuid[];
+    c uuid[];
+    j uuid[];
 BEGIN
+    -- One branch per event: a statement naming a transition table the trigger lacks must not run.
     IF TG_OP = 'INSERT' THEN
-        FOR k IN SELECT DISTINCT r.tenant_id, r.category_id, (to_jsonb(r) ->> 'judge_id')::uuid AS judge_id
-                 FROM new_rows r ORDER BY 1, 2, 3 LOOP
-            PERFORM refuse_if_certified(k.tenant_id, k.category_id, k.judge_id);
-        END LOOP;
+        SELECT array_agg(k.tenant_id), array_agg(k.category_id), array_agg(k.judge_id) INTO t, c, j
+        FROM (SELECT DISTINCT r.tenant_id, r.category_id, (to_jsonb(r) ->> 'judge_id')::uuid AS judge_id FROM new_rows r) k;
     ELSIF TG_OP = 'DELETE' THEN
-        FOR k IN SELECT DISTINCT r.tenant_id, r.category_id, (to_jsonb(r) ->> 'judge_id')::uuid AS judge_id
-                 FROM old_rows r ORDER BY 1, 2, 3 LOOP
-            PERFORM refuse_if_certified(k.tenant_id, k.category_id, k.judge_id);
-        END LOOP;
+        SELECT array_agg(k.tenant_id), array_agg(k.category_id), array_agg(k.judge_id) INTO t, c, j
+        FROM (SELECT DISTINCT r.tenant_id, r.category_id, (to_jsonb(r) ->> 'judge_id')::uuid AS judge_id FROM old_rows r) k;
     ELSE
-        FOR k IN SELECT DISTINCT (c.j ->> 'tenant_id')::uuid AS tenant_id, (c.j ->> 'category_id')::uuid AS category_id,
-                        (c.j ->> 'judge_id')::uuid AS judge_id
-                 FROM ((SELECT to_jsonb(n) - ignored AS j FROM new_rows n EXCEPT SELECT to_jsonb(o) - ignored FROM old_rows o)
-                       UNION
-                       (SELECT to_jsonb(o) - ignored FROM old_rows o EXCEPT SELECT to_jsonb(n) - ignored FROM new_rows n)) c
-                 ORDER BY 1, 2, 3 LOOP
-            PERFORM refuse_if_certified(k.tenant_id, k.category_id, k.judge_id);
-        END LOOP;
+        SELECT array_agg(k.tenant_id), array_agg(k.category_id), array_agg(k.judge_id) INTO t, c, j
+        FROM (SELECT DISTINCT (d.j ->> 'tenant_id')::uuid AS tenant_id, (d.j ->> 'category_id')::uuid AS category_id,
+                     (d.j ->> 'judge_id')::uuid AS judge_id
+              FROM ((SELECT to_jsonb(n) - ignored AS j FROM new_rows n EXCEPT SELECT to_jsonb(o) - ignored FROM old_rows o)
+                    UNION
+                    (SELECT to_jsonb(o) - ignored FROM old_rows o EXCEPT SELECT to_jsonb(n) - ignored FROM new_rows n)) d) k;
+    END IF;
+    IF t IS NOT NULL THEN
+        PERFORM refuse_if_certified(t, c, j);
     END IF;
     RETURN NULL;
 END $$;
@@ -127,7 +143,7 @@ END $$;
 CREATE FUNCTION check_score_rows() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    bad record;
+    bad jsonb;
 BEGIN
     -- An UPDATE that changes only the certification marks is the certification's own.
     -- (Nested IFs: an expression naming old_rows must not be prepared in the INSERT trigger.)
@@ -138,47 +154,51 @@ BEGIN
             RETURN NULL;
         END IF;
     END IF;
-    PERFORM refuse_if_certified(k.tenant_id, k.category_id, k.judge_id)
-    FROM (SELECT DISTINCT tenant_id, category_id, judge_id FROM new_rows ORDER BY 1, 2, 3) k;
+    PERFORM refuse_if_certified(array_agg(k.tenant_id), array_agg(k.category_id), array_agg(k.judge_id))
+    FROM (SELECT DISTINCT tenant_id, category_id, judge_id FROM new_rows) k
+    HAVING count(*) > 0;
 
-    PERFORM 1 FROM assignments a
-    WHERE (a.tenant_id, a.category_id, a.judge_id) IN (SELECT tenant_id, category_id, judge_id FROM new_rows)
-    ORDER BY a.id FOR NO KEY UPDATE OF a;
-    SELECT n.category_id, n.judge_id INTO bad FROM new_rows n
-    WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.tenant_id = n.tenant_id AND a.category_id = n.category_id
-                        AND a.judge_id = n.judge_id AND a.status <> 'CANCELLED')
-    LIMIT 1;
-    IF FOUND THEN
-        PERFORM refuse('scores_need_assignment', jsonb_build_object('category_id', bad.category_id, 'judge_id', bad.judge_id),
-            'the judge holds no assignment to the category that is not CANCELLED');
+    -- The statements below read tables that a bulk load grows: they are run with EXECUTE, so that
+    -- each is planned with the tables' current size (a plan cached while a table was still empty
+    -- would scan it whole for every key once it is not), and they match rows on unique keys, never
+    -- on tenant_id alone (row-level security's tenant condition would lead the planner to the
+    -- tenant index and a scan of all the tenant's rows per key). The composite foreign keys keep
+    -- every row in its tenant.
+    EXECUTE 'SELECT 1 FROM assignments a
+        WHERE (a.judge_id, a.category_id) IN (SELECT DISTINCT judge_id, category_id FROM new_rows)
+        ORDER BY a.id FOR NO KEY UPDATE OF a';
+    EXECUTE 'SELECT jsonb_build_object(''category_id'', k.category_id, ''judge_id'', k.judge_id)
+        FROM (SELECT DISTINCT judge_id, category_id FROM new_rows) k
+        LEFT JOIN assignments a ON a.judge_id = k.judge_id AND a.category_id = k.category_id
+        WHERE a.id IS NULL OR a.status = ''CANCELLED''
+        LIMIT 1' INTO bad;
+    IF bad IS NOT NULL THEN
+        PERFORM refuse('scores_need_assignment', bad, 'the judge holds no assignment to the category that is not CANCELLED');
     END IF;
 
-    PERFORM 1 FROM criteria c
-    WHERE (c.tenant_id, c.id) IN (SELECT tenant_id, criterion_id FROM new_rows)
-    ORDER BY c.id FOR SHARE OF c;
-    SELECT n.contestant_id, n.criterion_id, c.max_score INTO bad FROM new_rows n
-    JOIN criteria c ON c.tenant_id = n.tenant_id AND c.id = n.criterion_id
-    WHERE n.score > c.max_score
-    LIMIT 1;
-    IF FOUND THEN
-        PERFORM refuse('scores_within_max_score',
-            jsonb_build_object('contestant_id', bad.contestant_id, 'criterion_id', bad.criterion_id, 'max_score', bad.max_score),
-            'the score is above the criterion''s max_score');
+    EXECUTE 'SELECT 1 FROM criteria c
+        WHERE c.id IN (SELECT DISTINCT criterion_id FROM new_rows)
+        ORDER BY c.id FOR SHARE OF c';
+    EXECUTE 'SELECT jsonb_build_object(''contestant_id'', n.contestant_id, ''criterion_id'', n.criterion_id,
+            ''max_score'', trim_scale(c.max_score)::text)
+        FROM new_rows n JOIN criteria c ON c.id = n.criterion_id
+        WHERE n.score > c.max_score
+        LIMIT 1' INTO bad;
+    IF bad IS NOT NULL THEN
+        PERFORM refuse('scores_within_max_score', bad, 'the score is above the criterion''s max_score');
     END IF;
 
-    SELECT t.contestant_id, t.total, cat.score_cap INTO bad
-    FROM (SELECT s.tenant_id, s.category_id, s.judge_id, s.contestant_id, sum(s.score) AS total
-          FROM scores s
-          WHERE (s.tenant_id, s.category_id, s.judge_id, s.contestant_id) IN
-                (SELECT tenant_id, category_id, judge_id, contestant_id FROM new_rows)
-          GROUP BY 1, 2, 3, 4) t
-    JOIN categories cat ON cat.tenant_id = t.tenant_id AND cat.id = t.category_id
-    WHERE t.total > cat.score_cap
-    LIMIT 1;
-    IF FOUND THEN
-        PERFORM refuse('scores_within_score_cap',
-            jsonb_build_object('contestant_id', bad.contestant_id, 'total', bad.total, 'score_cap', bad.score_cap),
-            'the judge''s total for the contestant is above the category''s score_cap');
+    EXECUTE 'SELECT jsonb_build_object(''contestant_id'', t.contestant_id, ''total'', trim_scale(t.total)::text,
+            ''score_cap'', trim_scale(cat.score_cap)::text)
+        FROM (SELECT s.category_id, s.judge_id, s.contestant_id, sum(s.score) AS total
+              FROM scores s
+              WHERE (s.judge_id, s.contestant_id) IN (SELECT DISTINCT judge_id, contestant_id FROM new_rows)
+              GROUP BY 1, 2, 3) t
+        JOIN categories cat ON cat.id = t.category_id
+        WHERE t.total > cat.score_cap
+        LIMIT 1' INTO bad;
+    IF bad IS NOT NULL THEN
+        PERFORM refuse('scores_within_score_cap', bad, 'the judge''s total for the contestant is above the category''s score_cap');
     END IF;
     RETURN NULL;
 END $$;
@@ -403,6 +423,7 @@ DROP TRIGGER scores_check_insert ON scores;
 DROP FUNCTION check_score_rows();
 DROP FUNCTION guard_category_rows();
 DROP FUNCTION standing_results_step(uuid, uuid);
-DROP FUNCTION refuse_if_certified(uuid, uuid, uuid);
+DROP FUNCTION refuse_if_certified(uuid[], uuid[], uuid[]);
 DROP FUNCTION refuse(text, jsonb, text);
 DROP FUNCTION category_lock_step(uuid, uuid, uuid);
+DROP FUNCTION category_lock_steps(uuid[], uuid[], uuid[]);
