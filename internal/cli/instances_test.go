@@ -70,8 +70,9 @@ func doctorInstances(t *testing.T, dbURL string) health.Check {
 func TestDoctorShowsLiveInstancesAndServeWarnsPastTheBudget(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := dbtest.NewDatabase(t)
-	admin, err := pgx.Connect(ctx, dbtest.AdminURL(t, url))
+	owner := dbtest.NewDatabase(t)
+	url := dbtest.ServiceURL(t, owner) // serve refuses the owner role
+	admin, err := pgx.Connect(ctx, dbtest.AdminURL(t, owner))
 	require.NoError(t, err)
 	defer admin.Close(ctx)
 	var maxConns, reserved int

@@ -59,7 +59,8 @@ func newPrivateCluster(t *testing.T, settings map[string]string) *privateCluster
 			t.Errorf("stop private cluster: %v", err)
 		}
 	})
-	// The roles of make run's private PostgreSQL: the owner migrates, the service owns nothing.
+	// As the service's private PostgreSQL is set up: the owner role owns the database and runs the
+	// migrations; the service's role owns nothing.
 	require.NoError(t, c.pg.EnsureServiceRoles(ctx))
 	require.NoError(t, c.pg.EnsureDatabaseOwnedBy(ctx, clusterDatabase, localpg.OwnerRole))
 	require.NoError(t, db.MigrateUp(ctx, c.urlAs(clusterDatabase, localpg.OwnerRole), nil))
