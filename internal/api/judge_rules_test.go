@@ -51,5 +51,14 @@ func TestJudgeLinkRules(t *testing.T) {
 	r = e.do("PATCH", "/api/v1/judges/"+judgeID, tn.admin, map[string]any{"user_id": other})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Equal(t, other, r.json(t)["user_id"])
+
+	// The users API keeps the rule too: a linked judge's user keeps the JUDGE role, and a user of
+	// another role is not linked through it.
+	requireError(t, e.do("PATCH", "/api/v1/users/"+other, tn.admin, map[string]any{"role": "BOARD"}),
+		http.StatusUnprocessableEntity, "USER_NOT_JUDGE", "role")
+	r = e.do("POST", "/api/v1/judges", organizer, map[string]any{"name": "Unlinked"})
+	require.Equal(t, http.StatusCreated, r.status, string(r.body))
+	requireError(t, e.do("PATCH", "/api/v1/users/"+boardID, tn.admin, map[string]any{"judge_id": r.json(t)["id"]}),
+		http.StatusUnprocessableEntity, "USER_NOT_JUDGE", "judge_id")
 	require.Zero(t, tn.count(`SELECT count(*) FROM judges j JOIN users u ON u.id = j.user_id WHERE j.tenant_id = $1 AND u.role <> 'JUDGE'`))
 }

@@ -314,9 +314,34 @@ func (s *Store) UpdateUser(ctx context.Context, tenantID string, a Actor, actorR
 		if err := lockUser(tx, tenantID, id, &after); err != nil {
 			return err
 		}
+		if err := requireJudgeRoleIfLinked(tx, tenantID, after, p); err != nil {
+			return err
+		}
 		return audit(tx, tenantID, a, "user.updated", "user", id, map[string]any{"before": before, "after": after})
 	})
 	return after, err
+}
+
+// requireJudgeRoleIfLinked refuses a user linked to a judge whose role is not JUDGE: only judges
+// score, so neither a new link nor a role change may leave a judge signed in as another role. The
+// user's row is locked, and the judges API locks it too before it links, so the check holds.
+func requireJudgeRoleIfLinked(tx *db.Tx, tenantID string, u User, p UserPatch) error {
+	if u.Role == auth.Judge {
+		return nil
+	}
+	var linked bool
+	if err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM judges WHERE tenant_id = $1 AND user_id = $2)`,
+		tenantID, u.ID).Scan(&linked); err != nil {
+		return err
+	}
+	if !linked {
+		return nil
+	}
+	field, msg := "role", "the user is linked to a judge: unlink the judge before giving the user another role"
+	if p.JudgeID.Set {
+		field, msg = "judge_id", "a judge may be linked only to a user whose role is JUDGE (this user is "+string(u.Role)+")"
+	}
+	return &RuleError{Kind: Unprocessable, Code: "USER_NOT_JUDGE", Field: field, Message: msg}
 }
 
 // linkJudge makes judgeID the judge that user userID signs in as (nil: none). A user is linked to at
