@@ -28,7 +28,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/live"
 	"github.com/eventmanager/eventmanager/internal/metrics"
-	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -59,7 +58,7 @@ type env struct {
 	db       *db.DB
 	store    *store.Store
 	settings config.Database
-	// registry and queries are set with withMetrics.
+	// registry and queries are set when the build wires metrics (withHealth).
 	registry *prometheus.Registry
 	queries  *metrics.Queries
 }
@@ -78,14 +77,8 @@ type envBuild struct {
 	deps     []func(*env, *api.Deps)
 }
 
-// onDatabase serves the API on the database at url instead of a fresh one.
-func onDatabase(url string) envOption { return func(b *envBuild) { b.url = url } }
-
 // viaMode connects the pool directly or through PgBouncer (mode).
 func viaMode(mode bouncertest.Mode) envOption { return func(b *envBuild) { b.mode = mode } }
-
-// withParams appends connection string parameters ("&connection_limit=2") to the database URL.
-func withParams(params string) envOption { return func(b *envBuild) { b.params = params } }
 
 // withSettings serves the API on already parsed settings.
 func withSettings(s config.Database) envOption { return func(b *envBuild) { b.settings = &s } }
@@ -94,18 +87,6 @@ func withSettings(s config.Database) envOption { return func(b *envBuild) { b.se
 func withPool(adjust func(*config.Database)) envOption {
 	return func(b *envBuild) { b.adjust = adjust }
 }
-
-// withTimeouts sets the query class timeouts (testTimeouts otherwise).
-func withTimeouts(tm config.QueryTimeouts) envOption {
-	return func(b *envBuild) { b.dbOpts.Timeouts = tm }
-}
-
-// withAppName sets the application_name of the server's connections.
-func withAppName(app string) envOption { return func(b *envBuild) { b.dbOpts.AppName = app } }
-
-// withMetrics wires the server as serve does: query metrics (and their rolling window) and pool
-// metrics on a registry served at /metrics, and HTTP request metrics.
-func withMetrics() envOption { return func(b *envBuild) { b.metrics = true } }
 
 // withHealth adds the database health checker, with thresholds th and this server's pool timeouts
 // (so it implies withMetrics), as serve does. checked is the database it checks (nil: the server's
@@ -122,13 +103,6 @@ func withHealth(th health.Thresholds, checked *db.DB, latency health.LatencySour
 			}
 			d.Health = health.New(checked, latency, th).WithPoolTimeouts(e.queries.PoolTimeouts)
 		})
-	}
-}
-
-// withRateLimits gives the server the enforcer that build makes (an in-process one otherwise).
-func withRateLimits(build func(*env) *ratelimit.Enforcer) envOption {
-	return func(b *envBuild) {
-		b.deps = append(b.deps, func(e *env, d *api.Deps) { d.RateLimits = build(e) })
 	}
 }
 
