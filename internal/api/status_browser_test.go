@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,29 +12,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/eventmanager/eventmanager/internal/auth"
+	"github.com/eventmanager/eventmanager/internal/browsertest"
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/stretchr/testify/require"
 )
-
-// chromiumPath finds the browser. `make test` installs it (scripts/ensure-deps.sh --test), so in CI
-// (CI set) a missing browser fails the test: a skip there would hide that the page is untested. A
-// developer running `go test` on a machine without it gets a skip that says how to install it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium not found: `make test` installs it with scripts/ensure-deps.sh --test")
-	}
-	t.Skip("chromium not found: run `make test-deps` (or set CHROMIUM_PATH) to run the status page browser test")
-	return ""
-}
 
 // chartState is what the page exposes for tests: the samples each chart draws and the checks rows.
 type chartState struct {
@@ -69,7 +49,7 @@ const chartStateJS = `(() => {
 // The screenshot goes to the test's artifact folder (go test -artifacts -outputdir DIR keeps it)
 // and to $STATUS_SCREENSHOT when set.
 func TestStatusPageInBrowser(t *testing.T) {
-	chromium := chromiumPath(t)
+	chromium := browsertest.ChromiumPath(t)
 	// A latency target no query meets (20 µs): the page shows the degraded state, warnings first.
 	e := newEnv(t, withHealth(health.Thresholds{LatencyP95: 20 * time.Microsecond}, nil, nil))
 	admin := e.tenant("acme")

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,27 +12,9 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/eventmanager/eventmanager/internal/browsertest"
 	"github.com/stretchr/testify/require"
 )
-
-// chromiumPath finds the browser: in CI (CI set) a missing browser fails the test, elsewhere it
-// skips with the way to install it.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium not found: `make test` installs it with scripts/ensure-deps.sh --test")
-	}
-	t.Skip("chromium not found: run `make test-deps` (or set CHROMIUM_PATH) to run the web app's browser tests")
-	return ""
-}
 
 // browser is one Chromium (its own profile) with one tab; problems collects console errors and
 // exceptions (a blocked resource under the CSP included).
@@ -47,7 +28,7 @@ type browser struct {
 func newBrowser(t *testing.T, width, height int64) *browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.ExecPath(browsertest.ChromiumPath(t)),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
