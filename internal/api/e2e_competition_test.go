@@ -890,23 +890,10 @@ func (e *env) e2eAggResults(token, path string) (e2eAggResultsJSON, map[string]a
 	return res, r.json(e.t)
 }
 
-// e2eAuditRow is an item of GET /api/v1/audit-logs.
-type e2eAuditRow struct {
-	ID          string          `json:"id"`
-	ActorUserID *string         `json:"actor_user_id"`
-	Action      string          `json:"action"`
-	EntityType  string          `json:"entity_type"`
-	EntityID    *string         `json:"entity_id"`
-	Data        json.RawMessage `json:"data"`
-	RequestID   *string         `json:"request_id"`
-	IP          *string         `json:"ip"`
-	CreatedAt   time.Time       `json:"created_at"`
-}
-
 // e2eAudit lists every audit row matching the filters (name, value, ...), following the cursor.
-func (e *env) e2eAudit(token string, pairs ...string) []e2eAuditRow {
+func (e *env) e2eAudit(token string, pairs ...string) []auditRow {
 	e.t.Helper()
-	var all []e2eAuditRow
+	var all []auditRow
 	cursor := ""
 	for page := 0; ; page++ {
 		require.Less(e.t, page, 100)
@@ -920,7 +907,7 @@ func (e *env) e2eAudit(token string, pairs ...string) []e2eAuditRow {
 		r := e.do("GET", "/api/v1/audit-logs?"+q.Encode(), token, nil)
 		require.Equal(e.t, http.StatusOK, r.status, string(r.body))
 		var p struct {
-			Data       []e2eAuditRow `json:"data"`
+			Data       []auditRow `json:"data"`
 			NextCursor *string       `json:"next_cursor"`
 		}
 		require.NoError(e.t, json.Unmarshal(r.body, &p))

@@ -727,18 +727,8 @@ func scTime(t *testing.T, v any) time.Time {
 
 // Fixtures for the audit log and settings.
 
-// auditRow is an item of GET /api/v1/audit-logs.
-type auditRow struct {
-	ID          string          `json:"id"`
-	ActorUserID *string         `json:"actor_user_id"`
-	Action      string          `json:"action"`
-	EntityType  string          `json:"entity_type"`
-	EntityID    *string         `json:"entity_id"`
-	Data        json.RawMessage `json:"data"`
-	RequestID   *string         `json:"request_id"`
-	IP          *string         `json:"ip"`
-	CreatedAt   time.Time       `json:"created_at"`
-}
+// auditRow is an item of GET /api/v1/audit-logs: the store's row as the API writes it.
+type auditRow = store.AuditLog
 
 type auditPage struct {
 	Data       []auditRow `json:"data"`
