@@ -89,8 +89,8 @@ function drawResults() {
   for (const c of res.contestants) for (const j of c.judges) if (!judges.some((x) => x.judge_id === j.judge_id)) judges.push(j);
   const head = el('tr');
   for (const h of ['Rank', 'No.', 'Contestant']) head.append(el('th', h));
-  for (const j of judges) head.append(el('th', j.name, 'num'));
-  for (const h of ['Total', 'Deductions', 'Final']) head.append(el('th', h, 'num'));
+  for (const j of judges) head.append(el('th', j.name, 'num judge'));
+  head.append(el('th', 'Total', 'num'), el('th', 'Deductions', 'num deductions'), el('th', 'Final', 'num'));
   t.tHead.replaceChildren(head);
   const body = el('tbody');
   const now = {};
@@ -102,7 +102,7 @@ function drawResults() {
     tr.append(el('th', c.name));
     for (const j of judges) {
       const mine = c.judges.find((x) => x.judge_id === j.judge_id);
-      const td = el('td', null, 'num');
+      const td = el('td', null, 'num judge');
       if (mine) {
         if (mine.counted) td.textContent = num(mine.total);
         else {
@@ -113,7 +113,7 @@ function drawResults() {
       tr.append(td);
     }
     tr.append(el('td', num(c.total), 'num'));
-    tr.append(el('td', Number(c.deductions) ? `−${num(c.deductions)}` : '', 'num'));
+    tr.append(el('td', Number(c.deductions) ? `−${num(c.deductions)}` : '', 'num deductions'));
     tr.append(el('td', num(c.final_score), 'num final'));
     const sig = JSON.stringify([c.rank, c.total, c.deductions, c.judges]);
     now[c.contestant_id] = sig;
