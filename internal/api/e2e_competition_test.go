@@ -908,7 +908,7 @@ func (e *env) e2eAudit(token string, pairs ...string) []auditRow {
 		require.Equal(e.t, http.StatusOK, r.status, string(r.body))
 		var p struct {
 			Data       []auditRow `json:"data"`
-			NextCursor *string       `json:"next_cursor"`
+			NextCursor *string    `json:"next_cursor"`
 		}
 		require.NoError(e.t, json.Unmarshal(r.body, &p))
 		all = append(all, p.Data...)
