@@ -69,8 +69,9 @@ func (s *Store) ListAssignments(ctx context.Context, tenantID string, f Assignme
 	if f.After != nil {
 		afterID = f.After.ID
 	}
-	out := make([]Assignment, 0, f.Limit)
+	var out []Assignment
 	err := s.db.Query(ctx, opAssignmentsList, tenantID, func(rows pgx.Rows) error {
+		out = make([]Assignment, 0, f.Limit)
 		for rows.Next() {
 			var a Assignment
 			if err := scanAssignment(rows, &a); err != nil {

@@ -106,8 +106,9 @@ func (s *Store) ListAuditLogs(ctx context.Context, tenantID string, f AuditFilte
 	sql := `SELECT ` + auditColumns + ` FROM audit_logs WHERE ` + where.String() +
 		` ORDER BY created_at DESC, id DESC LIMIT ` + arg(f.Limit)
 
-	logs := make([]AuditLog, 0, f.Limit)
+	var logs []AuditLog
 	err := s.db.Query(ctx, opAuditList, tenantID, func(rows pgx.Rows) error {
+		logs = make([]AuditLog, 0, f.Limit)
 		for rows.Next() {
 			var l AuditLog
 			if err := rows.Scan(auditDest(&l)...); err != nil {

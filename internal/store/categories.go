@@ -79,8 +79,9 @@ func (s *Store) ListCategories(ctx context.Context, tenantID, contestID string, 
 	if after != nil {
 		afterAt, afterID = after.CreatedAt, after.ID
 	}
-	out := make([]Category, 0, limit)
+	var out []Category
 	err := s.db.Query(ctx, opCategoriesList, tenantID, func(rows pgx.Rows) error {
+		out = make([]Category, 0, limit)
 		for rows.Next() {
 			var c Category
 			if err := scanCategory(rows, &c); err != nil {

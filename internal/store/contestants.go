@@ -90,8 +90,9 @@ func (s *Store) ListContestants(ctx context.Context, tenantID string, f Contesta
 	if f.Search != "" {
 		search = "%" + escapeLike(f.Search) + "%"
 	}
-	out := make([]Contestant, 0, f.Limit)
+	var out []Contestant
 	err := s.db.Query(ctx, opContestantsList, tenantID, func(rows pgx.Rows) error {
+		out = make([]Contestant, 0, f.Limit)
 		for rows.Next() {
 			var c Contestant
 			if err := scanContestant(rows, &c); err != nil {
@@ -182,8 +183,9 @@ func (s *Store) ListEntries(ctx context.Context, tenantID, categoryID string, li
 	if after != nil {
 		afterID = after.ContestantID
 	}
-	out := make([]Entry, 0, limit)
+	var out []Entry
 	err := s.db.Query(ctx, opEntriesList, tenantID, func(rows pgx.Rows) error {
+		out = make([]Entry, 0, limit)
 		for rows.Next() {
 			var e Entry
 			if err := rows.Scan(append(contestantDest(&e.Contestant), &e.CategoryID, &e.EnteredAt)...); err != nil {

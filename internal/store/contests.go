@@ -72,8 +72,9 @@ func (s *Store) ListContests(ctx context.Context, tenantID, eventID string, limi
 	if after != nil {
 		afterAt, afterID = after.CreatedAt, after.ID
 	}
-	out := make([]Contest, 0, limit)
+	var out []Contest
 	err := s.db.Query(ctx, opContestsList, tenantID, func(rows pgx.Rows) error {
+		out = make([]Contest, 0, limit)
 		for rows.Next() {
 			var c Contest
 			if err := scanContest(rows, &c); err != nil {

@@ -68,8 +68,9 @@ func (s *Store) ListCriteria(ctx context.Context, tenantID, categoryID string, l
 	if after != nil {
 		afterPos, afterID = after.Position, after.ID
 	}
-	out := make([]Criterion, 0, limit)
+	var out []Criterion
 	err := s.db.Query(ctx, opCriteriaList, tenantID, func(rows pgx.Rows) error {
+		out = make([]Criterion, 0, limit)
 		for rows.Next() {
 			var c Criterion
 			if err := scanCriterion(rows, &c); err != nil {

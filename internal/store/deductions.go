@@ -64,9 +64,10 @@ func (s *Store) ListDeductions(ctx context.Context, tenantID, categoryID string,
 	if f.ContestantID != "" {
 		contestant = f.ContestantID
 	}
-	list := make([]Deduction, 0, f.Limit)
+	var list []Deduction
 	found := false
 	err := s.db.Query(ctx, opDeductionsList, tenantID, func(rows pgx.Rows) error {
+		list = make([]Deduction, 0, f.Limit)
 		for rows.Next() {
 			found = true
 			// The columns of the deduction are NULL when the category has none (on this page).

@@ -81,11 +81,14 @@ func (s *Store) ListEvents(ctx context.Context, tenantID string, f EventFilter) 
 	if f.Search != "" {
 		search = "%" + escapeLike(f.Search) + "%"
 	}
-	events := make([]Event, 0, f.Limit)
+	var events []Event
 	err := s.db.Query(ctx, opEventsList, tenantID, func(rows pgx.Rows) error {
+		events = make([]Event, 0, f.Limit) // after the pool wait: a queued request holds no page
+		// One destination for every row: building it per row costs two allocations a row.
+		var e Event
+		dest := eventDest(&e)
 		for rows.Next() {
-			var e Event
-			if err := scanEvent(rows, &e); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
 			events = append(events, e)

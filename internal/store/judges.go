@@ -71,8 +71,9 @@ func (s *Store) ListJudges(ctx context.Context, tenantID string, limit int, afte
 	if after != nil {
 		afterID = after.ID
 	}
-	out := make([]Judge, 0, limit)
+	var out []Judge
 	err := s.db.Query(ctx, opJudgesList, tenantID, func(rows pgx.Rows) error {
+		out = make([]Judge, 0, limit)
 		for rows.Next() {
 			var j Judge
 			if err := scanJudge(rows, &j); err != nil {

@@ -74,8 +74,9 @@ func (s *Store) ListSettings(ctx context.Context, tenantID string, f SettingFilt
 	if f.Value != nil {
 		value = string(f.Value)
 	}
-	list := make([]Setting, 0, f.Limit)
+	var list []Setting
 	err := s.db.Query(ctx, opSettingsList, tenantID, func(rows pgx.Rows) error {
+		list = make([]Setting, 0, f.Limit)
 		for rows.Next() {
 			var st Setting
 			if err := rows.Scan(&st.Key, &st.Value, &st.Scope, &st.UpdatedAt); err != nil {

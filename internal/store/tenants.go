@@ -85,8 +85,9 @@ func (s *Store) ListTenants(ctx context.Context, f TenantFilter) ([]Tenant, erro
 	if f.Search != "" {
 		search = "%" + escapeLike(f.Search) + "%"
 	}
-	out := make([]Tenant, 0, f.Limit)
+	var out []Tenant
 	err := s.db.Query(ctx, opTenantsList, "", func(rows pgx.Rows) error {
+		out = make([]Tenant, 0, f.Limit)
 		for rows.Next() {
 			var t Tenant
 			if err := scanTenant(rows, &t); err != nil {

@@ -210,8 +210,9 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f UserFilter) ([
 	if f.Search != "" {
 		search = "%" + escapeLike(f.Search) + "%"
 	}
-	out := make([]User, 0, f.Limit)
+	var out []User
 	err := s.db.Query(ctx, opUsersList, tenantID, func(rows pgx.Rows) error {
+		out = make([]User, 0, f.Limit)
 		for rows.Next() {
 			var u User
 			if err := scanUser(rows, &u); err != nil {
