@@ -28,6 +28,10 @@ func TestWriteJSONMatchesEncodingJSON(t *testing.T) {
 	for _, v := range []any{
 		events,
 		listResponse[store.Event]{Data: []store.Event{}},
+		listResponse[store.Event]{}, // nil rows: "data":null, as the encoder writes them
+		listResponse[store.Event]{Data: []store.Event{{ID: "\xff\x01\"\\", Description: "a\u2029b\n", Archived: true,
+			StartDate: at.In(time.FixedZone("y", -5*3600-1800))}}},
+		listResponse[store.Contest]{Data: []store.Contest{{ID: "c", Name: "rows without AppendJSON"}}},
 		map[string]any{"z": 1, "a": 2.5, "m": nil, "k": []any{}, "big": int64(1) << 60, "f": 1e21, "n": json.Number("7.50")},
 		struct {
 			N json.Number  `json:"n"`
@@ -64,4 +68,9 @@ func TestWriteJSONOfAnUnencodableValue(t *testing.T) {
 	rec = httptest.NewRecorder()
 	writeJSON(rec, http.StatusOK, map[string]json.Number{"x": "1e"})
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	// A time encoding/json refuses is refused on the appending path too, not written half.
+	rec = httptest.NewRecorder()
+	writeJSON(rec, http.StatusOK, listResponse[store.Event]{Data: []store.Event{{StartDate: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}})
+	require.Equal(t, http.StatusInternalServerError, rec.Code)
+	require.True(t, json.Valid(bytes.TrimSpace(rec.Body.Bytes())), rec.Body.String())
 }
