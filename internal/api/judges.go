@@ -41,20 +41,11 @@ func referenceError(err error) error {
 }
 
 func (s *Server) listJudges(w http.ResponseWriter, r *http.Request) error {
-	limit, err := pageLimit(r)
-	if err != nil {
-		return err
-	}
-	after, err := readCursor(r, func(c *store.JudgeCursor) []string { return []string{c.ID} })
-	if err != nil {
-		return err
-	}
-	list, err := s.store.ListJudges(r.Context(), principal(r.Context()).TenantID, limit+1, after)
-	if err != nil {
-		return err
-	}
-	writePage(w, list, limit, func(j store.Judge) any { return store.JudgeCursor{ID: j.ID} })
-	return nil
+	return servePage(w, r, nil, func(c *store.JudgeCursor) bool { return isUUID(c.ID) },
+		func(limit int, after *store.JudgeCursor) ([]store.Judge, error) {
+			return s.store.ListJudges(r.Context(), principal(r.Context()).TenantID, limit, after)
+		},
+		func(j store.Judge) store.JudgeCursor { return store.JudgeCursor{ID: j.ID} })
 }
 
 func (s *Server) getJudge(w http.ResponseWriter, r *http.Request) error {

@@ -68,7 +68,7 @@ func (s *Server) listSignInLinks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, listResponse[store.SignInLink]{Data: links})
+	writeAll(w, links)
 	return nil
 }
 
