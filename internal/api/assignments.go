@@ -106,7 +106,7 @@ func (s *Server) createAssignment(w http.ResponseWriter, r *http.Request) error 
 	}
 	a, err := s.store.CreateAssignment(r.Context(), principal(r.Context()).TenantID, s.actor(r), *req.JudgeID, *req.CategoryID, status)
 	if err != nil {
-		return referenceError(err)
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/assignments/"+a.ID)
 	writeJSON(w, http.StatusCreated, a)

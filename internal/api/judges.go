@@ -1,9 +1,7 @@
 package api
 
 import (
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/eventmanager/eventmanager/internal/store"
 )
@@ -27,17 +25,6 @@ func (req *judgeRequest) validate() (email, userID store.Clearable[string], err 
 		return email, userID, invalid("user_id", "must be a UUID or null")
 	}
 	return email, req.UserID.clearable(), nil
-}
-
-// referenceError answers a body that names a row which is not the tenant's (a user, a judge, a
-// category) as 404 naming the field, as a read of that row would answer.
-func referenceError(err error) error {
-	var m *store.MissingReferenceError
-	if errors.As(err, &m) {
-		what := strings.TrimSuffix(m.Field, "_id")
-		return &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Field: m.Field, Message: "no such " + what + " in your organisation"}
-	}
-	return err
 }
 
 func (s *Server) listJudges(w http.ResponseWriter, r *http.Request) error {
@@ -76,7 +63,7 @@ func (s *Server) createJudge(w http.ResponseWriter, r *http.Request) error {
 	in := store.JudgeInput{Name: *req.Name, Email: email.Value, IsHeadJudge: deref(req.IsHeadJudge), UserID: userID.Value}
 	j, err := s.store.CreateJudge(r.Context(), principal(r.Context()).TenantID, s.actor(r), in)
 	if err != nil {
-		return referenceError(err)
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/judges/"+j.ID)
 	writeJSON(w, http.StatusCreated, j)
@@ -99,7 +86,7 @@ func (s *Server) updateJudge(w http.ResponseWriter, r *http.Request) error {
 	p := store.JudgePatch{Name: req.Name, Email: email, IsHeadJudge: req.IsHeadJudge, UserID: userID}
 	j, err := s.store.UpdateJudge(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
 	if err != nil {
-		return referenceError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, j)
 	return nil

@@ -3,12 +3,10 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"regexp"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
-	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -56,11 +54,7 @@ func (s *Server) listSettings(w http.ResponseWriter, r *http.Request) error {
 			if after != nil {
 				f.AfterKey = after.Key
 			}
-			list, err := s.store.ListSettings(r.Context(), principal(r.Context()).TenantID, f)
-			if errors.Is(err, db.ErrCheckViolation) {
-				err = invalid("value", "is not a JSON value PostgreSQL accepts")
-			}
-			return list, err
+			return s.store.ListSettings(r.Context(), principal(r.Context()).TenantID, f)
 		},
 		func(st store.Setting) settingCursor { return settingCursor{Key: st.Key} })
 }
@@ -118,10 +112,6 @@ func (s *Server) putSetting(w http.ResponseWriter, r *http.Request) error {
 		return invalid("value", "is larger than 64 KiB")
 	}
 	st, err := s.store.PutSetting(r.Context(), principal(r.Context()).TenantID, s.actor(r), key, value.Bytes(), global)
-	if errors.Is(err, db.ErrCheckViolation) {
-		// The key was checked above: what PostgreSQL refused is the value (a number beyond numeric's range).
-		err = invalid("value", "is not a JSON value PostgreSQL accepts")
-	}
 	if err != nil {
 		return err
 	}
