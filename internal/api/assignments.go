@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -17,45 +18,39 @@ func assignmentStatus(field, v string) (string, error) {
 }
 
 // assignmentFilter reads ?category_id=, ?status= and (unless the judge comes from the path)
-// ?judge_id=, with ?limit= and ?cursor=.
-func assignmentFilter(r *http.Request, judgeFromQuery bool) (store.AssignmentFilter, error) {
-	var (
-		f   store.AssignmentFilter
-		err error
-	)
-	if f.Limit, err = pageLimit(r); err != nil {
-		return f, err
-	}
+// ?judge_id= into f.
+func assignmentFilter(r *http.Request, f *store.AssignmentFilter, judgeFromQuery bool) error {
+	var err error
 	if judgeFromQuery {
 		if f.JudgeID, err = uuidQuery(r, "judge_id"); err != nil {
-			return f, err
+			return err
 		}
 	}
 	if f.CategoryID, err = uuidQuery(r, "category_id"); err != nil {
-		return f, err
+		return err
 	}
 	if raw := r.URL.Query().Get("status"); raw != "" {
 		if f.Status, err = assignmentStatus("status", raw); err != nil {
-			return f, err
+			return err
 		}
 	}
-	f.After, err = readCursor(r, func(c *store.AssignmentCursor) []string { return []string{c.ID} })
-	return f, err
+	return nil
+}
+
+// serveAssignments answers a page of assignments that list fetches with f.
+func serveAssignments(w http.ResponseWriter, r *http.Request, judgeFromQuery bool, f store.AssignmentFilter,
+	list func(context.Context, string, store.AssignmentFilter) ([]store.Assignment, error)) error {
+	return servePage(w, r, func() error { return assignmentFilter(r, &f, judgeFromQuery) },
+		func(c *store.AssignmentCursor) bool { return isUUID(c.ID) },
+		func(limit int, after *store.AssignmentCursor) ([]store.Assignment, error) {
+			f.Limit, f.After = limit, after
+			return list(r.Context(), principal(r.Context()).TenantID, f)
+		},
+		func(a store.Assignment) store.AssignmentCursor { return store.AssignmentCursor{ID: a.ID} })
 }
 
 func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request) error {
-	f, err := assignmentFilter(r, true)
-	if err != nil {
-		return err
-	}
-	want := f.Limit
-	f.Limit++
-	list, err := s.store.ListAssignments(r.Context(), principal(r.Context()).TenantID, f)
-	if err != nil {
-		return err
-	}
-	writePage(w, list, want, func(a store.Assignment) any { return store.AssignmentCursor{ID: a.ID} })
-	return nil
+	return serveAssignments(w, r, true, store.AssignmentFilter{}, s.store.ListAssignments)
 }
 
 func (s *Server) listJudgeAssignments(w http.ResponseWriter, r *http.Request) error {
@@ -63,19 +58,7 @@ func (s *Server) listJudgeAssignments(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	f, err := assignmentFilter(r, false)
-	if err != nil {
-		return err
-	}
-	f.JudgeID = judgeID
-	want := f.Limit
-	f.Limit++
-	list, err := s.store.ListJudgeAssignments(r.Context(), principal(r.Context()).TenantID, f)
-	if err != nil {
-		return err
-	}
-	writePage(w, list, want, func(a store.Assignment) any { return store.AssignmentCursor{ID: a.ID} })
-	return nil
+	return serveAssignments(w, r, false, store.AssignmentFilter{JudgeID: judgeID}, s.store.ListJudgeAssignments)
 }
 
 func (s *Server) getAssignment(w http.ResponseWriter, r *http.Request) error {
@@ -123,7 +106,7 @@ func (s *Server) createAssignment(w http.ResponseWriter, r *http.Request) error 
 	}
 	a, err := s.store.CreateAssignment(r.Context(), principal(r.Context()).TenantID, s.actor(r), *req.JudgeID, *req.CategoryID, status)
 	if err != nil {
-		return referenceError(err)
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/assignments/"+a.ID)
 	writeJSON(w, http.StatusCreated, a)

@@ -69,7 +69,7 @@ func (s *Server) listAudienceLinks(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, listResponse[store.AudienceLink]{Data: links})
+	writeAll(w, links)
 	return nil
 }
 

@@ -1,55 +1,38 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"unicode/utf8"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
-	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/store"
-	"github.com/google/uuid"
 )
 
 func (s *Server) listAuditLogs(w http.ResponseWriter, r *http.Request) error {
-	f, err := auditFilter(r)
-	if err != nil {
-		return err
-	}
-	want := f.Limit
-	f.Limit++ // one more than asked tells whether another page follows, without a count query
-	logs, err := s.store.ListAuditLogs(r.Context(), principal(r.Context()).TenantID, f)
-	if errors.Is(err, db.ErrCheckViolation) {
-		// PostgreSQL refused the filter's JSON (a number beyond numeric's range, a lone surrogate).
-		err = invalid("data", "is not a JSON object PostgreSQL accepts")
-	}
-	if err != nil {
-		return err
-	}
-	writePage(w, logs, want, func(l store.AuditLog) any { return store.AuditCursor{CreatedAt: l.CreatedAt, ID: l.ID} })
-	return nil
+	var f store.AuditFilter
+	return servePage(w, r, func() error { return auditFilter(r, &f) },
+		func(c *store.AuditCursor) bool { return isUUID(c.ID) && !c.CreatedAt.IsZero() },
+		func(limit int, after *store.AuditCursor) ([]store.AuditLog, error) {
+			f.Limit, f.After = limit, after
+			return s.store.ListAuditLogs(r.Context(), principal(r.Context()).TenantID, f)
+		},
+		func(l store.AuditLog) store.AuditCursor { return store.AuditCursor{CreatedAt: l.CreatedAt, ID: l.ID} })
 }
 
 // auditFilter reads and checks the query of GET /api/v1/audit-logs.
-func auditFilter(r *http.Request) (store.AuditFilter, error) {
+func auditFilter(r *http.Request, f *store.AuditFilter) error {
 	q := r.URL.Query()
-	var (
-		f   store.AuditFilter
-		err error
-	)
-	if f.Limit, err = pageLimit(r); err != nil {
-		return f, err
-	}
+	var err error
 	switch q.Get("scope") {
 	case "", store.ScopeTenant:
 	case store.ScopeGlobal:
 		// Rows of no tenant record changes to global settings, which only SUPER_ADMIN makes.
 		if !auth.IsOperator(principal(r.Context()).Role) {
-			return f, errForbidden
+			return errForbidden
 		}
 		f.Global = true
 	default:
-		return f, invalid("scope", "must be tenant or global")
+		return invalid("scope", "must be tenant or global")
 	}
 	for _, p := range []struct {
 		name string
@@ -57,7 +40,7 @@ func auditFilter(r *http.Request) (store.AuditFilter, error) {
 	}{{"entity_type", &f.EntityType}, {"action", &f.Action}} {
 		v := q.Get(p.name)
 		if utf8.RuneCountInString(v) > 100 {
-			return f, invalid(p.name, "is longer than 100 characters")
+			return invalid(p.name, "is longer than 100 characters")
 		}
 		*p.dst = v
 	}
@@ -69,35 +52,26 @@ func auditFilter(r *http.Request) (store.AuditFilter, error) {
 		if v == "" {
 			continue
 		}
-		if _, err := uuid.Parse(v); err != nil || len(v) != 36 {
-			return f, invalid(p.name, "must be a UUID")
+		if !isUUID(v) {
+			return invalid(p.name, "must be a UUID")
 		}
 		*p.dst = v
 	}
 	if f.From, err = queryTime(q.Get("from"), "from"); err != nil {
-		return f, err
+		return err
 	}
 	if f.To, err = queryTime(q.Get("to"), "to"); err != nil {
-		return f, err
+		return err
 	}
 	if f.From != nil && f.To != nil && !f.To.After(*f.From) {
-		return f, invalid("to", "must be after from")
+		return invalid("to", "must be after from")
 	}
 	if raw := q.Get("data"); raw != "" {
 		if f.Data, err = jsonFilter("data", raw, true); err != nil {
-			return f, err
+			return err
 		}
 	}
-	var cur store.AuditCursor
-	if ok, err := decodeCursor(r, &cur); err != nil {
-		return f, err
-	} else if ok {
-		if _, err := uuid.Parse(cur.ID); err != nil || cur.CreatedAt.IsZero() {
-			return f, badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
-		}
-		f.After = &cur
-	}
-	return f, nil
+	return nil
 }
 
 func (s *Server) getAuditLog(w http.ResponseWriter, r *http.Request) error {

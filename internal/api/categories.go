@@ -47,20 +47,17 @@ func (req *categoryRequest) validate() (scoreCap store.Clearable[string], timeLi
 }
 
 func (s *Server) listCategories(w http.ResponseWriter, r *http.Request) error {
-	contestID, limit, err := listParams(r)
+	contestID, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	after, err := readCursor(r, func(c *store.CategoryCursor) []string { return []string{c.ID} })
-	if err != nil {
-		return err
-	}
-	list, err := s.store.ListCategories(r.Context(), principal(r.Context()).TenantID, contestID, limit+1, after)
-	if err != nil {
-		return err
-	}
-	writePage(w, list, limit, func(c store.Category) any { return store.CategoryCursor{CreatedAt: c.CreatedAt, ID: c.ID} })
-	return nil
+	return servePage(w, r, nil, func(c *store.CategoryCursor) bool { return isUUID(c.ID) },
+		func(limit int, after *store.CategoryCursor) ([]store.Category, error) {
+			return s.store.ListCategories(r.Context(), principal(r.Context()).TenantID, contestID, limit, after)
+		},
+		func(c store.Category) store.CategoryCursor {
+			return store.CategoryCursor{CreatedAt: c.CreatedAt, ID: c.ID}
+		})
 }
 
 func (s *Server) getCategory(w http.ResponseWriter, r *http.Request) error {

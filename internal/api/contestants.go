@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/eventmanager/eventmanager/internal/store"
 )
@@ -38,14 +37,22 @@ func (req *contestantRequest) validate() (number store.Clearable[int32], email s
 }
 
 func (s *Server) listContestants(w http.ResponseWriter, r *http.Request) error {
+	var f store.ContestantFilter
+	return servePage(w, r, func() error { return contestantFilter(r, &f) },
+		func(c *store.ContestantCursor) bool { return isUUID(c.ID) },
+		func(limit int, after *store.ContestantCursor) ([]store.Contestant, error) {
+			f.Limit, f.After = limit, after
+			return s.store.ListContestants(r.Context(), principal(r.Context()).TenantID, f)
+		},
+		func(c store.Contestant) store.ContestantCursor { return store.ContestantCursor{ID: c.ID} })
+}
+
+// contestantFilter reads ?search= and ?number= into f.
+func contestantFilter(r *http.Request, f *store.ContestantFilter) error {
 	q := r.URL.Query()
-	f := store.ContestantFilter{Search: strings.TrimSpace(q.Get("search"))}
-	var err error
-	if f.Limit, err = pageLimit(r); err != nil {
+	f.Search = strings.TrimSpace(q.Get("search"))
+	if err := searchLength(f.Search); err != nil {
 		return err
-	}
-	if utf8.RuneCountInString(f.Search) > 200 {
-		return invalid("search", "is longer than 200 characters")
 	}
 	if raw := q.Get("number"); raw != "" {
 		n, err := strconv.ParseInt(raw, 10, 32)
@@ -55,16 +62,6 @@ func (s *Server) listContestants(w http.ResponseWriter, r *http.Request) error {
 		n32 := int32(n)
 		f.Number = &n32
 	}
-	if f.After, err = readCursor(r, func(c *store.ContestantCursor) []string { return []string{c.ID} }); err != nil {
-		return err
-	}
-	want := f.Limit
-	f.Limit++
-	list, err := s.store.ListContestants(r.Context(), principal(r.Context()).TenantID, f)
-	if err != nil {
-		return err
-	}
-	writePage(w, list, want, func(c store.Contestant) any { return store.ContestantCursor{ID: c.ID} })
 	return nil
 }
 
@@ -130,20 +127,15 @@ func (s *Server) deleteContestant(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) listEntries(w http.ResponseWriter, r *http.Request) error {
-	categoryID, limit, err := listParams(r)
+	categoryID, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	after, err := readCursor(r, func(c *store.EntryCursor) []string { return []string{c.ContestantID} })
-	if err != nil {
-		return err
-	}
-	list, err := s.store.ListEntries(r.Context(), principal(r.Context()).TenantID, categoryID, limit+1, after)
-	if err != nil {
-		return err
-	}
-	writePage(w, list, limit, func(e store.Entry) any { return store.EntryCursor{ContestantID: e.ID} })
-	return nil
+	return servePage(w, r, nil, func(c *store.EntryCursor) bool { return isUUID(c.ContestantID) },
+		func(limit int, after *store.EntryCursor) ([]store.Entry, error) {
+			return s.store.ListEntries(r.Context(), principal(r.Context()).TenantID, categoryID, limit, after)
+		},
+		func(e store.Entry) store.EntryCursor { return store.EntryCursor{ContestantID: e.ID} })
 }
 
 // entryIDs reads the category and contestant ids of /categories/{id}/contestants/{contestant_id}.

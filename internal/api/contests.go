@@ -33,20 +33,17 @@ func (req *contestRequest) validate() error {
 }
 
 func (s *Server) listContests(w http.ResponseWriter, r *http.Request) error {
-	eventID, limit, err := listParams(r)
+	eventID, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	after, err := readCursor(r, func(c *store.ContestCursor) []string { return []string{c.ID} })
-	if err != nil {
-		return err
-	}
-	list, err := s.store.ListContests(r.Context(), principal(r.Context()).TenantID, eventID, limit+1, after)
-	if err != nil {
-		return err
-	}
-	writePage(w, list, limit, func(c store.Contest) any { return store.ContestCursor{CreatedAt: c.CreatedAt, ID: c.ID} })
-	return nil
+	return servePage(w, r, nil, func(c *store.ContestCursor) bool { return isUUID(c.ID) },
+		func(limit int, after *store.ContestCursor) ([]store.Contest, error) {
+			return s.store.ListContests(r.Context(), principal(r.Context()).TenantID, eventID, limit, after)
+		},
+		func(c store.Contest) store.ContestCursor {
+			return store.ContestCursor{CreatedAt: c.CreatedAt, ID: c.ID}
+		})
 }
 
 func (s *Server) getContest(w http.ResponseWriter, r *http.Request) error {

@@ -42,20 +42,17 @@ func (req *criterionRequest) validate() (maxScore *string, position *int32, err 
 }
 
 func (s *Server) listCriteria(w http.ResponseWriter, r *http.Request) error {
-	categoryID, limit, err := listParams(r)
+	categoryID, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	after, err := readCursor(r, func(c *store.CriterionCursor) []string { return []string{c.ID} })
-	if err != nil {
-		return err
-	}
-	list, err := s.store.ListCriteria(r.Context(), principal(r.Context()).TenantID, categoryID, limit+1, after)
-	if err != nil {
-		return err
-	}
-	writePage(w, list, limit, func(c store.Criterion) any { return store.CriterionCursor{Position: c.Position, ID: c.ID} })
-	return nil
+	return servePage(w, r, nil, func(c *store.CriterionCursor) bool { return isUUID(c.ID) },
+		func(limit int, after *store.CriterionCursor) ([]store.Criterion, error) {
+			return s.store.ListCriteria(r.Context(), principal(r.Context()).TenantID, categoryID, limit, after)
+		},
+		func(c store.Criterion) store.CriterionCursor {
+			return store.CriterionCursor{Position: c.Position, ID: c.ID}
+		})
 }
 
 func (s *Server) getCriterion(w http.ResponseWriter, r *http.Request) error {

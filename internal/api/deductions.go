@@ -15,40 +15,17 @@ func (s *Server) listDeductions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := store.DeductionFilter{}
-	if f.Limit, err = pageLimit(r); err != nil {
-		return err
-	}
-	if c := r.URL.Query().Get("contestant_id"); c != "" {
-		if _, err := uuid.Parse(c); err != nil || len(c) != 36 {
-			return invalid("contestant_id", "must be a UUID")
-		}
-		f.ContestantID = c
-	}
-	var cur store.DeductionCursor
-	if ok, err := decodeCursor(r, &cur); err != nil {
-		return err
-	} else if ok {
-		if _, perr := uuid.Parse(cur.ID); perr != nil || cur.CreatedAt.IsZero() {
-			return badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
-		}
-		f.After = &cur
-	}
-	want := f.Limit
-	f.Limit++ // one more than asked tells whether another page follows
-	list, err := s.store.ListDeductions(r.Context(), principal(r.Context()).TenantID, id, f)
-	if err != nil {
-		return err
-	}
-	resp := listResponse[store.Deduction]{Data: list}
-	if len(list) > want {
-		resp.Data = list[:want]
-		last := resp.Data[want-1]
-		next := encodeCursor(store.DeductionCursor{CreatedAt: last.CreatedAt, ID: last.ID})
-		resp.NextCursor = &next
-	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	var f store.DeductionFilter
+	filter := func() (err error) { f.ContestantID, err = uuidQuery(r, "contestant_id"); return err }
+	return servePage(w, r, filter,
+		func(c *store.DeductionCursor) bool { return isUUID(c.ID) && !c.CreatedAt.IsZero() },
+		func(limit int, after *store.DeductionCursor) ([]store.Deduction, error) {
+			f.Limit, f.After = limit, after
+			return s.store.ListDeductions(r.Context(), principal(r.Context()).TenantID, id, f)
+		},
+		func(d store.Deduction) store.DeductionCursor {
+			return store.DeductionCursor{CreatedAt: d.CreatedAt, ID: d.ID}
+		})
 }
 
 type deductionRequest struct {

@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 	"time"
-
-	"github.com/eventmanager/eventmanager/internal/store"
 )
 
 type deviceRequest struct {
@@ -49,6 +47,6 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, listResponse[store.Device]{Data: devices})
+	writeAll(w, devices)
 	return nil
 }

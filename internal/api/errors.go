@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/store"
@@ -32,22 +33,6 @@ var (
 	errNotFound        = &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: "no such resource"}
 )
 
-// constraintFields names the request field behind a database constraint, for error answers.
-var constraintFields = map[string]string{
-	"events_check":              "end_date",
-	"users_tenant_id_email_key": "email",
-	"tenants_slug_key":          "slug",
-	"tenants_slug_check":        "slug",
-	// Competition resources.
-	"contestants_tenant_id_number_key":     "number",
-	"judges_user_id_key":                   "user_id",
-	"assignments_judge_id_category_id_key": "category_id",
-	// Rate limits.
-	"rate_limit_configs_tenant_user_fkey":                    "user_id",
-	"rate_limit_configs_hour_covers_minute":                  "per_hour",
-	"rate_limit_configs_tenant_id_user_id_endpoint_tier_key": "endpoint",
-}
-
 var ruleStatus = map[store.RuleKind]int{
 	store.Invalid:       http.StatusBadRequest,
 	store.Refused:       http.StatusConflict,
@@ -65,17 +50,22 @@ func toAPIError(err error) *Error {
 	if rule != nil || errors.As(err, &rule) {
 		return &Error{Status: ruleStatus[rule.Kind], Code: rule.Code, Field: rule.Field, Message: rule.Message}
 	}
+	var missing *store.MissingReferenceError
+	if errors.As(err, &missing) {
+		// A row the body names is not the tenant's: 404 naming the field, as a read of that row.
+		what := strings.TrimSuffix(missing.Field, "_id")
+		return &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Field: missing.Field, Message: "no such " + what + " in your organisation"}
+	}
 	var ce *db.ConstraintError
 	field := ""
 	if errors.As(err, &ce) {
-		field = constraintFields[ce.Constraint]
-		if field == "" {
-			field = ce.Column
-		}
+		field = ce.Field // named by the store
 	}
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		return errNotFound
+	case errors.Is(err, store.ErrSignInLinkInvalid):
+		return errSignInLinkInvalid
 	case errors.Is(err, store.ErrBadCredentials):
 		return &Error{Status: http.StatusUnauthorized, Code: "INVALID_CREDENTIALS", Message: "tenant, email or password is wrong"}
 	case errors.Is(err, db.ErrConflict):

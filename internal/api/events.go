@@ -7,16 +7,23 @@ import (
 	"unicode/utf8"
 
 	"github.com/eventmanager/eventmanager/internal/store"
-	"github.com/google/uuid"
 )
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
+	var f store.EventFilter
+	return servePage(w, r, func() error { return eventFilter(r, &f) },
+		func(c *store.EventCursor) bool { return isUUID(c.ID) },
+		func(limit int, after *store.EventCursor) ([]store.Event, error) {
+			f.Limit, f.After = limit, after
+			return s.store.ListEvents(r.Context(), principal(r.Context()).TenantID, f)
+		},
+		func(e store.Event) store.EventCursor { return store.EventCursor{StartDate: e.StartDate, ID: e.ID} })
+}
+
+// eventFilter reads ?archived= and ?search= into f.
+func eventFilter(r *http.Request, f *store.EventFilter) error {
 	q := r.URL.Query()
-	f := store.EventFilter{Search: strings.TrimSpace(q.Get("search"))}
-	var err error
-	if f.Limit, err = pageLimit(r); err != nil {
-		return err
-	}
+	f.Search = strings.TrimSpace(q.Get("search"))
 	switch q.Get("archived") {
 	case "", "false":
 	case "true":
@@ -24,27 +31,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return invalid("archived", "must be true or false")
 	}
-	if utf8.RuneCountInString(f.Search) > 200 {
-		return invalid("search", "is longer than 200 characters")
-	}
-	var cur store.EventCursor
-	if ok, err := decodeCursor(r, &cur); err != nil {
-		return err
-	} else if ok {
-		if _, perr := uuid.Parse(cur.ID); perr != nil {
-			return badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
-		}
-		f.After = &cur
-	}
-	// One more than asked tells whether another page follows, without a count query.
-	want := f.Limit
-	f.Limit++
-	events, err := s.store.ListEvents(r.Context(), principal(r.Context()).TenantID, f)
-	if err != nil {
-		return err
-	}
-	writePage(w, events, want, func(e store.Event) any { return store.EventCursor{StartDate: e.StartDate, ID: e.ID} })
-	return nil
+	return searchLength(f.Search)
 }
 
 func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) error {

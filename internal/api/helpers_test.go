@@ -77,6 +77,27 @@ type envBuild struct {
 	deps     []func(*env, *api.Deps)
 }
 
+// onDatabase serves the API on the database at url, as given (the caller picks the role): a
+// database that other instances share.
+func onDatabase(url string) envOption { return func(b *envBuild) { b.url = url } }
+
+// withParams appends params (such as "&connection_limit=2") to the database URL.
+func withParams(params string) envOption { return func(b *envBuild) { b.params = params } }
+
+// withDB changes the options the pool is opened with (timeouts, application name, logger).
+func withDB(adjust func(*db.Options)) envOption { return func(b *envBuild) { adjust(&b.dbOpts) } }
+
+// withMetrics wires the metrics as serve does: the query observer, the pool collector, /metrics,
+// the HTTP metrics and the query window.
+func withMetrics() envOption { return func(b *envBuild) { b.metrics = true } }
+
+// withDeps wires collaborators a test builds itself (a session cache, rate limits, a live hub,
+// with their listeners) into the server. set runs once the database and the store are open, before
+// the server is built; cleanups it registers run after the server has closed.
+func withDeps(set func(e *env, d *api.Deps)) envOption {
+	return func(b *envBuild) { b.deps = append(b.deps, set) }
+}
+
 // viaMode connects the pool directly or through PgBouncer (mode).
 func viaMode(mode bouncertest.Mode) envOption { return func(b *envBuild) { b.mode = mode } }
 
@@ -93,8 +114,8 @@ func withPool(adjust func(*config.Database)) envOption {
 // own); latency is its query latencies (nil: the server's query window).
 func withHealth(th health.Thresholds, checked *db.DB, latency health.LatencySource) envOption {
 	return func(b *envBuild) {
-		b.metrics = true
-		b.deps = append(b.deps, func(e *env, d *api.Deps) {
+		withMetrics()(b)
+		withDeps(func(e *env, d *api.Deps) {
 			if checked == nil {
 				checked = e.db
 			}
@@ -102,20 +123,18 @@ func withHealth(th health.Thresholds, checked *db.DB, latency health.LatencySour
 				latency = e.queries.Window().Latency
 			}
 			d.Health = health.New(checked, latency, th).WithPoolTimeouts(e.queries.PoolTimeouts)
-		})
+		})(b)
 	}
 }
 
 // withLiveHub gives the server a hub of live updates (no listener: nothing is published), so that
 // the stream route is served.
 func withLiveHub() envOption {
-	return func(b *envBuild) {
-		b.deps = append(b.deps, func(e *env, d *api.Deps) {
-			hub := live.NewHub(0, nil)
-			e.t.Cleanup(hub.Close)
-			d.Live.Hub = hub
-		})
-	}
+	return withDeps(func(e *env, d *api.Deps) {
+		hub := live.NewHub(0, nil)
+		e.t.Cleanup(hub.Close)
+		d.Live.Hub = hub
+	})
 }
 
 // newEnv starts the API on a fresh migrated database, changed by opts.

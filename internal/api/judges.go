@@ -1,9 +1,7 @@
 package api
 
 import (
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/eventmanager/eventmanager/internal/store"
 )
@@ -29,32 +27,12 @@ func (req *judgeRequest) validate() (email, userID store.Clearable[string], err 
 	return email, req.UserID.clearable(), nil
 }
 
-// referenceError answers a body that names a row which is not the tenant's (a user, a judge, a
-// category) as 404 naming the field, as a read of that row would answer.
-func referenceError(err error) error {
-	var m *store.MissingReferenceError
-	if errors.As(err, &m) {
-		what := strings.TrimSuffix(m.Field, "_id")
-		return &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Field: m.Field, Message: "no such " + what + " in your organisation"}
-	}
-	return err
-}
-
 func (s *Server) listJudges(w http.ResponseWriter, r *http.Request) error {
-	limit, err := pageLimit(r)
-	if err != nil {
-		return err
-	}
-	after, err := readCursor(r, func(c *store.JudgeCursor) []string { return []string{c.ID} })
-	if err != nil {
-		return err
-	}
-	list, err := s.store.ListJudges(r.Context(), principal(r.Context()).TenantID, limit+1, after)
-	if err != nil {
-		return err
-	}
-	writePage(w, list, limit, func(j store.Judge) any { return store.JudgeCursor{ID: j.ID} })
-	return nil
+	return servePage(w, r, nil, func(c *store.JudgeCursor) bool { return isUUID(c.ID) },
+		func(limit int, after *store.JudgeCursor) ([]store.Judge, error) {
+			return s.store.ListJudges(r.Context(), principal(r.Context()).TenantID, limit, after)
+		},
+		func(j store.Judge) store.JudgeCursor { return store.JudgeCursor{ID: j.ID} })
 }
 
 func (s *Server) getJudge(w http.ResponseWriter, r *http.Request) error {
@@ -85,7 +63,7 @@ func (s *Server) createJudge(w http.ResponseWriter, r *http.Request) error {
 	in := store.JudgeInput{Name: *req.Name, Email: email.Value, IsHeadJudge: deref(req.IsHeadJudge), UserID: userID.Value}
 	j, err := s.store.CreateJudge(r.Context(), principal(r.Context()).TenantID, s.actor(r), in)
 	if err != nil {
-		return referenceError(err)
+		return err
 	}
 	w.Header().Set("Location", "/api/v1/judges/"+j.ID)
 	writeJSON(w, http.StatusCreated, j)
@@ -108,7 +86,7 @@ func (s *Server) updateJudge(w http.ResponseWriter, r *http.Request) error {
 	p := store.JudgePatch{Name: req.Name, Email: email, IsHeadJudge: req.IsHeadJudge, UserID: userID}
 	j, err := s.store.UpdateJudge(r.Context(), principal(r.Context()).TenantID, id, s.actor(r), p)
 	if err != nil {
-		return referenceError(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, j)
 	return nil

@@ -7,15 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/auth"
-	"github.com/eventmanager/eventmanager/internal/config"
-	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/live"
 	"github.com/eventmanager/eventmanager/internal/pglisten"
@@ -34,32 +31,23 @@ type liveInstance struct {
 
 func newLiveInstance(t *testing.T, url string) *liveInstance {
 	t.Helper()
-	settings, err := config.ParseDatabaseURL(dbtest.ServiceURL(t, url))
-	require.NoError(t, err)
-	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts})
-	require.NoError(t, err)
-	t.Cleanup(d.Close)
-	st := store.New(d)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hub := live.NewHub(0, log)
-	l := pglisten.New(settings.ConnString, log)
-	l.MinBackoff = 10 * time.Millisecond
-	hub.Listen(l)
 	listening := make(chan struct{}, 10)
-	l.OnListen = func() { listening <- struct{}{} }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { l.Run(ctx); close(done) }()
-	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: log, Live: api.Live{Hub: hub}})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		hub.Close() // streams end, so that the server can close
-		srv.Close()
-		cancel()
-		<-done
-	})
+	e := newEnv(t, onDatabase(dbtest.ServiceURL(t, url)), withDeps(func(e *env, d *api.Deps) {
+		l := pglisten.New(e.settings.ConnString, log)
+		l.MinBackoff = 10 * time.Millisecond
+		hub.Listen(l)
+		l.OnListen = func() { listening <- struct{}{} }
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { l.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done }) // after the server has closed
+		d.Logger, d.Live.Hub = log, hub
+	}))
+	t.Cleanup(hub.Close) // first: streams end, so that the server can close
 	waitListening(t, listening)
-	return &liveInstance{env: &env{t: t, srv: srv, db: d, store: st}, hub: hub, listening: listening}
+	return &liveInstance{env: e, hub: hub, listening: listening}
 }
 
 func waitListening(t *testing.T, listening <-chan struct{}) {

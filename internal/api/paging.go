@@ -7,50 +7,55 @@ import (
 	"strconv"
 )
 
-// Paging of every list: ?limit= and ?cursor= in, {"data": [...], "next_cursor": ...} out. A
-// handler reads the parent id and the limit (listParams) and its cursor (readCursor), asks the store
-// for one row more than the page, and answers with writePage.
+// Paging of every list: ?limit= and ?cursor= in, {"data": [...], "next_cursor": ...} out, all
+// through servePage. A handler reads what comes before the list's own parameters (the parent id
+// of a nested list), and gives servePage its filter, its cursor check, its fetch and the cursor of
+// a row. Lists that are short by nature and never paged answer with writeAll.
 
 const (
 	defaultLimit = 50
 	maxLimit     = 100
 )
 
-// listParams reads the parent id of a nested list and ?limit=.
-func listParams(r *http.Request) (parentID string, limit int, err error) {
-	if parentID, err = pathID(r, "id"); err != nil {
-		return "", 0, err
+// servePage answers one page of a list. It reads ?limit=, then the list's own query parameters
+// (filter; nil when there are none), then ?cursor=, in that order, so that the first bad
+// parameter is the one named. A cursor that does not decode, or that valid refuses (nil accepts
+// any), is a 400 INVALID_CURSOR: a forged cursor is refused rather than sent to the database.
+// fetch is asked for limit+1 rows after the cursor (nil: from the start); the extra one, fetched
+// instead of a count query, shows that another page follows, and next_cursor is then the cursor
+// of the page's last row.
+func servePage[T, C any](w http.ResponseWriter, r *http.Request, filter func() error, valid func(*C) bool,
+	fetch func(limit int, after *C) ([]T, error), cursor func(T) C) error {
+	limit, err := pageLimit(r)
+	if err != nil {
+		return err
 	}
-	limit, err = pageLimit(r)
-	return parentID, limit, err
-}
-
-// readCursor decodes ?cursor= into a new C; nil when absent. ids returns the ids the cursor holds,
-// which must be UUIDs: a forged cursor is refused rather than sent to the database.
-func readCursor[C any](r *http.Request, ids func(*C) []string) (*C, error) {
-	var c C
-	ok, err := decodeCursor(r, &c)
-	if err != nil || !ok {
-		return nil, err
-	}
-	for _, id := range ids(&c) {
-		if !isUUID(id) {
-			return nil, badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
+	if filter != nil {
+		if err := filter(); err != nil {
+			return err
 		}
 	}
-	return &c, nil
-}
-
-// writePage answers a list page. rows holds up to want+1 items: the extra one, fetched instead of
-// a count query, shows that another page follows.
-func writePage[T any](w http.ResponseWriter, rows []T, want int, cursor func(T) any) {
+	after, err := readCursor(r, valid)
+	if err != nil {
+		return err
+	}
+	rows, err := fetch(limit+1, after)
+	if err != nil {
+		return err
+	}
 	resp := listResponse[T]{Data: rows}
-	if len(rows) > want {
-		resp.Data = rows[:want]
-		next := encodeCursor(cursor(rows[want-1]))
+	if len(rows) > limit {
+		resp.Data = rows[:limit]
+		next := encodeCursor(cursor(rows[limit-1]))
 		resp.NextCursor = &next
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// writeAll answers a list that is never paged: every row, and no next cursor.
+func writeAll[T any](w http.ResponseWriter, rows []T) {
+	writeJSON(w, http.StatusOK, listResponse[T]{Data: rows})
 }
 
 // listResponse is the envelope of every list.
@@ -72,21 +77,24 @@ func pageLimit(r *http.Request) (int, error) {
 	return n, nil
 }
 
+var errInvalidCursor = badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
+
+// readCursor decodes ?cursor= into a new C; nil when absent.
+func readCursor[C any](r *http.Request, valid func(*C) bool) (*C, error) {
+	raw := queryValue(r, "cursor")
+	if raw == "" {
+		return nil, nil
+	}
+	var c C
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(b) > 512 || json.Unmarshal(b, &c) != nil || valid != nil && !valid(&c) {
+		return nil, errInvalidCursor
+	}
+	return &c, nil
+}
+
 // encodeCursor makes an opaque cursor of a keyset position.
 func encodeCursor(v any) string {
 	b, _ := json.Marshal(v)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor reads ?cursor= into dst; absent leaves dst untouched and returns false.
-func decodeCursor(r *http.Request, dst any) (bool, error) {
-	raw := queryValue(r, "cursor")
-	if raw == "" {
-		return false, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || len(b) > 512 || json.Unmarshal(b, dst) != nil {
-		return false, badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
-	}
-	return true, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -39,6 +40,14 @@ func uuidQuery(r *http.Request, name string) (string, error) {
 		return "", invalid(name, "must be a UUID")
 	}
 	return v, nil
+}
+
+// searchLength checks a ?search= text (trimmed by the caller): at most 200 characters.
+func searchLength(search string) error {
+	if utf8.RuneCountInString(search) > 200 {
+		return invalid("search", "is longer than 200 characters")
+	}
+	return nil
 }
 
 // boolQuery reads an optional true/false query parameter; absent is nil.

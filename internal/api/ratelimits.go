@@ -69,10 +69,22 @@ func (s *Server) listRateLimits(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := store.RateLimitFilter{}
-	if f.Limit, err = pageLimit(r); err != nil {
-		return err
-	}
+	var f store.RateLimitFilter
+	return servePage(w, r, func() error { return rateLimitFilter(r, &f) },
+		func(c *rateLimitCursor) bool { return isUUID(c.ID) },
+		func(limit int, after *rateLimitCursor) ([]rules.Config, error) {
+			f.Limit = limit
+			if after != nil {
+				f.AfterID = after.ID
+			}
+			return s.store.ListRateLimits(r.Context(), tenantID, f)
+		},
+		func(c rules.Config) rateLimitCursor { return rateLimitCursor{ID: c.ID} })
+}
+
+// rateLimitFilter reads ?scope= into f: all the rows the caller may see, or (SUPER_ADMIN) the
+// global ones only.
+func rateLimitFilter(r *http.Request, f *store.RateLimitFilter) error {
 	operator := auth.IsOperator(principal(r.Context()).Role)
 	switch r.URL.Query().Get("scope") {
 	case "", "all":
@@ -85,22 +97,6 @@ func (s *Server) listRateLimits(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return invalid("scope", "must be all or global")
 	}
-	var cur rateLimitCursor
-	if ok, err := decodeCursor(r, &cur); err != nil {
-		return err
-	} else if ok {
-		if !isUUID(cur.ID) {
-			return badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
-		}
-		f.AfterID = cur.ID
-	}
-	want := f.Limit
-	f.Limit++
-	rows, err := s.store.ListRateLimits(r.Context(), tenantID, f)
-	if err != nil {
-		return err
-	}
-	writePage(w, rows, want, func(c rules.Config) any { return rateLimitCursor{ID: c.ID} })
 	return nil
 }
 

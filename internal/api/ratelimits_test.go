@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/bouncertest"
 	"github.com/eventmanager/eventmanager/internal/config"
-	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
@@ -329,33 +327,26 @@ func newLimitedInstanceWith(t *testing.T, url string, limiter ratelimit.Limiter)
 // PgBouncer (mode); the listener always connects directly, as DIRECT_DATABASE_URL does.
 func newLimitedInstanceVia(t *testing.T, mode bouncertest.Mode, url string, limiter ratelimit.Limiter) (*env, <-chan struct{}) {
 	t.Helper()
-	settings, err := config.ParseDatabaseURL(mode.URL(t, url))
-	require.NoError(t, err)
 	direct, err := config.ParseDatabaseURL(url)
 	require.NoError(t, err)
-	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts})
-	require.NoError(t, err)
-	t.Cleanup(d.Close)
-	st := store.New(d)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cache := ratelimit.NewCache(st, time.Hour) // only a notification can refresh it within the test
 	listening := make(chan struct{}, 1)
-	l := ratelimit.NewListener(direct.ConnString, cache, log)
-	l.OnListen = func() {
-		select {
-		case listening <- struct{}{}:
-		default:
+	e := newEnv(t, onDatabase(url), viaMode(mode), withDeps(func(e *env, d *api.Deps) {
+		cache := ratelimit.NewCache(e.store, time.Hour) // only a notification can refresh it within the test
+		l := ratelimit.NewListener(direct.ConnString, cache, log)
+		l.OnListen = func() {
+			select {
+			case listening <- struct{}{}:
+			default:
+			}
 		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { l.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	limits := ratelimit.NewEnforcer(cache, limiter, nil, log)
-	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: log, RateLimits: limits})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, db: d, store: st}, listening
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { l.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		d.Logger, d.RateLimits = log, ratelimit.NewEnforcer(cache, limiter, nil, log)
+	}))
+	return e, listening
 }
 
 // An admin change on one instance is enforced by another within a second (NOTIFY).

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -15,8 +14,6 @@ import (
 
 	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/auth"
-	"github.com/eventmanager/eventmanager/internal/config"
-	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/pglisten"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
@@ -44,37 +41,29 @@ type instanceOptions struct {
 
 func newCachedInstance(t *testing.T, o instanceOptions) *cachedInstance {
 	t.Helper()
-	settings, err := config.ParseDatabaseURL(o.poolURL)
-	require.NoError(t, err)
-	d, err := db.Open(settings, db.Options{Timeouts: testTimeouts})
-	require.NoError(t, err)
-	t.Cleanup(d.Close)
-	st := store.New(d)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	// An hour: within the test only a notification can drop an entry.
-	cache := sessioncache.New(st, sessioncache.Options{TTL: time.Hour})
-	in := &cachedInstance{cache: cache}
-	if !o.noListener {
-		listenURL := o.listenURL
-		if listenURL == "" {
-			listenURL = settings.ConnString
+	in := &cachedInstance{}
+	in.env = newEnv(t, onDatabase(o.poolURL), withDeps(func(e *env, d *api.Deps) {
+		// An hour: within the test only a notification can drop an entry.
+		in.cache = sessioncache.New(e.store, sessioncache.Options{TTL: time.Hour})
+		if !o.noListener {
+			listenURL := o.listenURL
+			if listenURL == "" {
+				listenURL = e.settings.ConnString
+			}
+			in.listener = pglisten.New(listenURL, log)
+			if o.slowBackoff {
+				in.listener.MinBackoff, in.listener.MaxBackoff = time.Hour, time.Hour
+			}
+			in.cache.Listen(in.listener)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { in.listener.Run(ctx); close(done) }()
+			t.Cleanup(func() { cancel(); <-done })
+			require.Eventually(t, in.listener.Listening, 10*time.Second, 5*time.Millisecond, "the listener never listened")
 		}
-		in.listener = pglisten.New(listenURL, log)
-		if o.slowBackoff {
-			in.listener.MinBackoff, in.listener.MaxBackoff = time.Hour, time.Hour
-		}
-		cache.Listen(in.listener)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { in.listener.Run(ctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
-		require.Eventually(t, in.listener.Listening, 10*time.Second, 5*time.Millisecond, "the listener never listened")
-	}
-	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: log, Sessions: cache,
-		TokenFailures: o.failures, TrustedProxies: o.trusted})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	in.env = &env{t: t, srv: srv, db: d, store: st}
+		d.Logger, d.Sessions, d.TokenFailures, d.TrustedProxies = log, in.cache, o.failures, o.trusted
+	}))
 	return in
 }
 

@@ -3,12 +3,10 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"regexp"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
-	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -48,38 +46,25 @@ func settingScope(r *http.Request) (global bool, err error) {
 }
 
 func (s *Server) listSettings(w http.ResponseWriter, r *http.Request) error {
-	var (
-		f   store.SettingFilter
-		err error
-	)
-	if f.Limit, err = pageLimit(r); err != nil {
-		return err
-	}
+	var f store.SettingFilter
+	return servePage(w, r, func() error { return settingFilter(r, &f) },
+		func(c *settingCursor) bool { return settingKeyPattern.MatchString(c.Key) },
+		func(limit int, after *settingCursor) ([]store.Setting, error) {
+			f.Limit = limit
+			if after != nil {
+				f.AfterKey = after.Key
+			}
+			return s.store.ListSettings(r.Context(), principal(r.Context()).TenantID, f)
+		},
+		func(st store.Setting) settingCursor { return settingCursor{Key: st.Key} })
+}
+
+// settingFilter reads ?value= into f.
+func settingFilter(r *http.Request, f *store.SettingFilter) (err error) {
 	if raw := r.URL.Query().Get("value"); raw != "" {
-		if f.Value, err = jsonFilter("value", raw, false); err != nil {
-			return err
-		}
+		f.Value, err = jsonFilter("value", raw, false)
 	}
-	var cur settingCursor
-	if ok, err := decodeCursor(r, &cur); err != nil {
-		return err
-	} else if ok {
-		if !settingKeyPattern.MatchString(cur.Key) {
-			return badRequest("INVALID_CURSOR", "cursor", "the cursor is not one this service returned")
-		}
-		f.AfterKey = cur.Key
-	}
-	want := f.Limit
-	f.Limit++ // one more than asked tells whether another page follows
-	list, err := s.store.ListSettings(r.Context(), principal(r.Context()).TenantID, f)
-	if errors.Is(err, db.ErrCheckViolation) {
-		err = invalid("value", "is not a JSON value PostgreSQL accepts")
-	}
-	if err != nil {
-		return err
-	}
-	writePage(w, list, want, func(st store.Setting) any { return settingCursor{Key: st.Key} })
-	return nil
+	return err
 }
 
 func (s *Server) getSetting(w http.ResponseWriter, r *http.Request) error {
@@ -127,10 +112,6 @@ func (s *Server) putSetting(w http.ResponseWriter, r *http.Request) error {
 		return invalid("value", "is larger than 64 KiB")
 	}
 	st, err := s.store.PutSetting(r.Context(), principal(r.Context()).TenantID, s.actor(r), key, value.Bytes(), global)
-	if errors.Is(err, db.ErrCheckViolation) {
-		// The key was checked above: what PostgreSQL refused is the value (a number beyond numeric's range).
-		err = invalid("value", "is not a JSON value PostgreSQL accepts")
-	}
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -68,7 +67,7 @@ func (s *Server) listSignInLinks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, listResponse[store.SignInLink]{Data: links})
+	writeAll(w, links)
 	return nil
 }
 
@@ -145,9 +144,6 @@ func (s *Server) SignInWithLink(w http.ResponseWriter, r *http.Request, token st
 	}
 	sess, err := s.store.ExchangeSignInLink(r.Context(), token,
 		store.Actor{RequestID: requestID(r.Context()), IP: clientIP(r)}, s.tokenTTL)
-	if errors.Is(err, store.ErrSignInLinkInvalid) {
-		return store.Session{}, errSignInLinkInvalid
-	}
 	if err != nil {
 		return store.Session{}, toAPIError(err)
 	}

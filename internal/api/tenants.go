@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/store"
@@ -21,37 +20,26 @@ type tenantCursor struct {
 }
 
 func (s *Server) listTenants(w http.ResponseWriter, r *http.Request) error {
-	f := store.TenantFilter{Search: strings.TrimSpace(r.URL.Query().Get("search"))}
-	var err error
-	if f.Limit, err = pageLimit(r); err != nil {
-		return err
-	}
+	var f store.TenantFilter
+	return servePage(w, r, func() error { return tenantFilter(r, &f) },
+		nil, // any slug: the keyset compares it as text
+		func(limit int, after *tenantCursor) ([]store.Tenant, error) {
+			f.Limit = limit
+			if after != nil {
+				f.AfterSlug = after.Slug
+			}
+			return s.store.ListTenants(r.Context(), f)
+		},
+		func(t store.Tenant) tenantCursor { return tenantCursor{Slug: t.Slug} })
+}
+
+// tenantFilter reads ?active= and ?search= into f.
+func tenantFilter(r *http.Request, f *store.TenantFilter) (err error) {
+	f.Search = strings.TrimSpace(r.URL.Query().Get("search"))
 	if f.Active, err = boolQuery(r, "active"); err != nil {
 		return err
 	}
-	if utf8.RuneCountInString(f.Search) > 200 {
-		return invalid("search", "is longer than 200 characters")
-	}
-	var cur tenantCursor
-	if ok, err := decodeCursor(r, &cur); err != nil {
-		return err
-	} else if ok {
-		f.AfterSlug = cur.Slug
-	}
-	want := f.Limit
-	f.Limit++ // one more than asked tells whether another page follows
-	tenants, err := s.store.ListTenants(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	resp := listResponse[store.Tenant]{Data: tenants}
-	if len(tenants) > want {
-		resp.Data = tenants[:want]
-		next := encodeCursor(tenantCursor{Slug: resp.Data[want-1].Slug})
-		resp.NextCursor = &next
-	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return searchLength(f.Search)
 }
 
 func (s *Server) getTenant(w http.ResponseWriter, r *http.Request) error {

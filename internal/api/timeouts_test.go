@@ -9,17 +9,13 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/eventmanager/eventmanager/internal/api"
 	"github.com/eventmanager/eventmanager/internal/bouncertest"
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
-	"github.com/eventmanager/eventmanager/internal/metrics"
-	"github.com/eventmanager/eventmanager/internal/store"
 	"github.com/jackc/pgx/v5/pgxpool"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -31,9 +27,8 @@ import (
 // server's side under another application_name.
 type observedEnv struct {
 	*env
-	server *api.Server
-	app    string
-	watch  *pgxpool.Pool
+	app   string
+	watch *pgxpool.Pool
 }
 
 // newObservedEnv starts the API with metrics on a fresh database, directly or through PgBouncer
@@ -42,24 +37,14 @@ type observedEnv struct {
 func newObservedEnv(t *testing.T, mode bouncertest.Mode, params string, tm config.QueryTimeouts) *observedEnv {
 	t.Helper()
 	url := dbtest.ServiceURL(t, dbtest.NewDatabase(t))
-	settings, err := config.ParseDatabaseURL(mode.URL(t, url) + params)
-	require.NoError(t, err)
 	app := fmt.Sprintf("emapi_%012x", rand.Uint64()&(1<<48-1))
-	reg := metrics.NewRegistry()
-	queries := metrics.NewQueries(reg)
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := db.Open(settings, db.Options{Timeouts: tm, AppName: app, Logger: discard, Observer: queries})
-	require.NoError(t, err)
-	t.Cleanup(d.Close)
-	reg.MustRegister(metrics.NewPoolCollector(d.Pool()))
-	st := store.New(d)
-	s := api.New(api.Deps{DB: d, Store: st, TokenTTL: time.Hour, Logger: discard, Metrics: metrics.Handler(reg)})
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	e := newEnv(t, onDatabase(url), viaMode(mode), withParams(params), withMetrics(),
+		withDB(func(o *db.Options) { o.Timeouts, o.AppName, o.Logger = tm, app, discard }))
 	watch, err := pgxpool.New(context.Background(), url+"&application_name=watcher")
 	require.NoError(t, err)
 	t.Cleanup(watch.Close)
-	return &observedEnv{env: &env{t: t, srv: srv, db: d, store: st}, server: s, app: app, watch: watch}
+	return &observedEnv{env: e, app: app, watch: watch}
 }
 
 // running reports whether a backend of the service runs a statement containing marker.

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/store"
@@ -15,12 +14,23 @@ type userCursor struct {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
+	var f store.UserFilter
+	return servePage(w, r, func() error { return userFilter(r, &f) },
+		nil, // any email: the keyset compares it as text
+		func(limit int, after *userCursor) ([]store.User, error) {
+			f.Limit = limit
+			if after != nil {
+				f.AfterEmail = after.Email
+			}
+			return s.store.ListUsers(r.Context(), principal(r.Context()).TenantID, f)
+		},
+		func(u store.User) userCursor { return userCursor{Email: u.Email} })
+}
+
+// userFilter reads ?role=, ?active= and ?search= into f.
+func userFilter(r *http.Request, f *store.UserFilter) error {
 	q := r.URL.Query()
-	f := store.UserFilter{Search: strings.TrimSpace(q.Get("search"))}
-	var err error
-	if f.Limit, err = pageLimit(r); err != nil {
-		return err
-	}
+	f.Search = strings.TrimSpace(q.Get("search"))
 	if raw := q.Get("role"); raw != "" {
 		role, err := auth.ParseRole(raw)
 		if err != nil {
@@ -28,33 +38,11 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.Role = &role
 	}
+	var err error
 	if f.Active, err = boolQuery(r, "active"); err != nil {
 		return err
 	}
-	if utf8.RuneCountInString(f.Search) > 200 {
-		return invalid("search", "is longer than 200 characters")
-	}
-	var cur userCursor
-	if ok, err := decodeCursor(r, &cur); err != nil {
-		return err
-	} else if ok {
-		f.AfterEmail = cur.Email
-	}
-	// One more than asked tells whether another page follows, without a count query.
-	want := f.Limit
-	f.Limit++
-	users, err := s.store.ListUsers(r.Context(), principal(r.Context()).TenantID, f)
-	if err != nil {
-		return err
-	}
-	resp := listResponse[store.User]{Data: users}
-	if len(users) > want {
-		resp.Data = users[:want]
-		next := encodeCursor(userCursor{Email: resp.Data[want-1].Email})
-		resp.NextCursor = &next
-	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return searchLength(f.Search)
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {

@@ -31,11 +31,13 @@ var (
 )
 
 // ConstraintError is a constraint violation: Kind is ErrConflict, ErrInvalidReference or
-// ErrCheckViolation, and Constraint names the constraint, so that the API can name the field at fault.
+// ErrCheckViolation, Constraint names the constraint and Field the request field at fault: the
+// column PostgreSQL named, unless the store names the field behind the constraint.
 type ConstraintError struct {
 	Kind       error
 	Constraint string
 	Column     string
+	Field      string
 }
 
 func (e *ConstraintError) Error() string {
@@ -47,6 +49,10 @@ func (e *ConstraintError) Error() string {
 
 // Unwrap lets errors.Is(err, ErrConflict) see through it.
 func (e *ConstraintError) Unwrap() error { return e.Kind }
+
+func constraintError(kind error, pgErr *pgconn.PgError) *ConstraintError {
+	return &ConstraintError{Kind: kind, Constraint: pgErr.ConstraintName, Column: pgErr.ColumnName, Field: pgErr.ColumnName}
+}
 
 // queryError keeps the underlying cause for logs while matching one of our sentinel errors.
 type queryError struct {
@@ -86,11 +92,11 @@ func translate(err error, parent, queryCtx context.Context) error {
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case "23505":
-			return &ConstraintError{Kind: ErrConflict, Constraint: pgErr.ConstraintName, Column: pgErr.ColumnName}
+			return constraintError(ErrConflict, pgErr)
 		case "23503":
-			return &ConstraintError{Kind: ErrInvalidReference, Constraint: pgErr.ConstraintName, Column: pgErr.ColumnName}
+			return constraintError(ErrInvalidReference, pgErr)
 		case "23514", "23502", "22001", "22003", "22P02", "22007", "22008":
-			return &ConstraintError{Kind: ErrCheckViolation, Constraint: pgErr.ConstraintName, Column: pgErr.ColumnName}
+			return constraintError(ErrCheckViolation, pgErr)
 		case "57014": // query_canceled: statement_timeout, or our cancel request after a deadline
 			if callerLeft(parent) {
 				return wrap(ErrCanceled, err)

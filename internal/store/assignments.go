@@ -50,12 +50,6 @@ var (
 	opAssignmentsDelete      = db.Op{Name: "assignments.delete", Class: db.Simple}
 )
 
-// assignmentReferences names the request field behind each foreign key of assignments.
-var assignmentReferences = map[string]string{
-	"assignments_tenant_id_judge_id_fkey":    "judge_id",
-	"assignments_tenant_id_category_id_fkey": "category_id",
-}
-
 func scanAssignment(row pgx.Row, a *Assignment) error {
 	err := row.Scan(&a.ID, &a.TenantID, &a.JudgeID, &a.CategoryID, &a.Status, &a.CreatedAt, &a.UpdatedAt)
 	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
@@ -115,7 +109,7 @@ func (s *Store) GetAssignment(ctx context.Context, tenantID, id string) (Assignm
 // MissingReferenceError; a second assignment of the same judge and category is db.ErrConflict.
 func (s *Store) CreateAssignment(ctx context.Context, tenantID string, actor Actor, judgeID, categoryID, status string) (Assignment, error) {
 	var a Assignment
-	err := s.db.InTx(ctx, opAssignmentsCreate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opAssignmentsCreate, tenantID, func(tx *db.Tx) error {
 		if err := lockCategoryInputs(tx, tenantID, categoryID, judgeID); err != nil {
 			return err
 		}
@@ -126,7 +120,7 @@ func (s *Store) CreateAssignment(ctx context.Context, tenantID string, actor Act
 		}
 		return audit(tx, tenantID, actor, "assignment.created", "assignment", a.ID, map[string]any{"after": a})
 	})
-	return a, withRule(missingReference(err, assignmentReferences))
+	return a, withRule(missingReference(err))
 }
 
 // assignmentInputsSQL selects an assignment's category and judge for lockInputsOf.
@@ -136,7 +130,7 @@ const assignmentInputsSQL = `SELECT tenant_id, category_id, judge_id FROM assign
 // category (cancelling would drop their certified totals).
 func (s *Store) UpdateAssignmentStatus(ctx context.Context, tenantID, id string, actor Actor, status string) (Assignment, error) {
 	var before, after Assignment
-	err := s.db.InTx(ctx, opAssignmentsUpdate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opAssignmentsUpdate, tenantID, func(tx *db.Tx) error {
 		if err := lockInputsOf(tx, tenantID, id, assignmentInputsSQL); err != nil {
 			return err
 		}
@@ -157,7 +151,7 @@ func (s *Store) UpdateAssignmentStatus(ctx context.Context, tenantID, id string,
 // with IN_USE (the scores would lose the assignment that allowed them; a trigger checks it after
 // the row lock, so a score write committing meanwhile is seen); set the status to CANCELLED instead.
 func (s *Store) DeleteAssignment(ctx context.Context, tenantID, id string, actor Actor) error {
-	err := s.db.InTx(ctx, opAssignmentsDelete, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opAssignmentsDelete, tenantID, func(tx *db.Tx) error {
 		if err := lockInputsOf(tx, tenantID, id, assignmentInputsSQL); err != nil {
 			return err
 		}

@@ -112,7 +112,7 @@ func (s *Store) CreateAudienceLink(ctx context.Context, tenantID string, a Actor
 		return AudienceLink{}, err
 	}
 	var l AudienceLink
-	err = s.db.InTx(ctx, opAudienceCreate, tenantID, func(tx *db.Tx) error {
+	err = s.inTx(ctx, opAudienceCreate, tenantID, func(tx *db.Tx) error {
 		if err := tx.QueryRow(`INSERT INTO audience_links (tenant_id, category_id, contest_id, secret_hash, created_by)
 			VALUES ($1, $2, $3, $4, $5) RETURNING `+audienceLinkColumns,
 			tenantID, nullString(sc.CategoryID), nullString(sc.ContestID), hash, nullString(a.UserID)).Scan(audienceLinkDest(&l)...); err != nil {
@@ -170,7 +170,7 @@ func (s *Store) ListAudienceLinks(ctx context.Context, tenantID string, sc Audie
 // revoking a revoked link changes nothing.
 func (s *Store) RevokeAudienceLink(ctx context.Context, tenantID string, a Actor, id string) (AudienceLink, error) {
 	var l AudienceLink
-	err := s.db.InTx(ctx, opAudienceRevoke, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opAudienceRevoke, tenantID, func(tx *db.Tx) error {
 		if err := tx.QueryRow(`SELECT `+audienceLinkColumns+` FROM audience_links WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
 			tenantID, id).Scan(audienceLinkDest(&l)...); err != nil {
 			return err

@@ -119,7 +119,7 @@ func (s *Store) ListAuditLogs(ctx context.Context, tenantID string, f AuditFilte
 		}
 		return rows.Err()
 	}, sql, args...)
-	return logs, err
+	return logs, jsonRefused(err, "data", "is not a JSON object PostgreSQL accepts")
 }
 
 // GetAuditLog returns one audit row of the tenant, or db.ErrNotFound. With global, a row of no

@@ -114,7 +114,7 @@ func (s *Store) GetCategory(ctx context.Context, tenantID, id string) (Category,
 // CreateCategory adds a category to a contest of the tenant; another tenant's contest is db.ErrNotFound.
 func (s *Store) CreateCategory(ctx context.Context, tenantID, contestID string, a Actor, in CategoryInput) (Category, error) {
 	var c Category
-	err := s.db.InTx(ctx, opCategoriesCreate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opCategoriesCreate, tenantID, func(tx *db.Tx) error {
 		if err := scanCategory(tx.QueryRow(`INSERT INTO categories (tenant_id, contest_id, name, description, score_cap, time_limit_seconds)
 			VALUES ($1, $2, $3, $4, $5::numeric, $6) RETURNING `+categoryColumns,
 			tenantID, contestID, in.Name, in.Description, in.ScoreCap, in.TimeLimitSeconds), &c); err != nil {
@@ -128,7 +128,7 @@ func (s *Store) CreateCategory(ctx context.Context, tenantID, contestID string, 
 // UpdateCategory changes the given fields of a category.
 func (s *Store) UpdateCategory(ctx context.Context, tenantID, id string, a Actor, p CategoryPatch) (Category, error) {
 	var before, after Category
-	err := s.db.InTx(ctx, opCategoriesUpdate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opCategoriesUpdate, tenantID, func(tx *db.Tx) error {
 		if err := scanCategory(tx.QueryRow(`SELECT `+categoryColumns+` FROM categories WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
 			tenantID, id), &before); err != nil {
 			return err
@@ -151,7 +151,7 @@ func (s *Store) UpdateCategory(ctx context.Context, tenantID, id string, a Actor
 // DeleteCategory removes a category that nothing depends on (criteria, entered contestants,
 // assignments, scores, deductions, certifications); otherwise it is refused with IN_USE.
 func (s *Store) DeleteCategory(ctx context.Context, tenantID, id string, a Actor) error {
-	err := s.db.InTx(ctx, opCategoriesDelete, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opCategoriesDelete, tenantID, func(tx *db.Tx) error {
 		var c Category
 		if err := scanCategory(tx.QueryRow(`DELETE FROM categories WHERE tenant_id = $1 AND id = $2 RETURNING `+categoryColumns,
 			tenantID, id), &c); err != nil {

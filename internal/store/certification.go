@@ -283,7 +283,7 @@ func alreadyCertified(step string) error {
 // ALREADY_CERTIFIED.
 func (s *Store) Certify(ctx context.Context, tenantID, categoryID string, a Actor, step, judgeID string) (CertificationState, error) {
 	var st CertificationState
-	err := s.db.InTx(ctx, opCertificationCertify, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opCertificationCertify, tenantID, func(tx *db.Tx) error {
 		if err := lockCategoryForCertification(tx, tenantID, categoryID); err != nil {
 			return err
 		}
@@ -389,7 +389,7 @@ func (s *Store) RevokeCertification(ctx context.Context, tenantID, categoryID st
 	if r.JudgeID != "" && r.Step == "" {
 		r.Step = StepJudge
 	}
-	err := s.db.InTx(ctx, opCertificationRevoke, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opCertificationRevoke, tenantID, func(tx *db.Tx) error {
 		if err := lockCategoryForCertification(tx, tenantID, categoryID); err != nil {
 			return err
 		}

@@ -124,7 +124,7 @@ func (s *Store) GetContestant(ctx context.Context, tenantID, id string) (Contest
 // CreateContestant adds a contestant; a number already taken in the tenant is db.ErrConflict.
 func (s *Store) CreateContestant(ctx context.Context, tenantID string, a Actor, in ContestantInput) (Contestant, error) {
 	var c Contestant
-	err := s.db.InTx(ctx, opContestantsCreate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opContestantsCreate, tenantID, func(tx *db.Tx) error {
 		if err := scanContestant(tx.QueryRow(`INSERT INTO contestants AS c (tenant_id, name, number, email, bio)
 			VALUES ($1, $2, $3, $4, $5) RETURNING `+contestantColumns,
 			tenantID, in.Name, in.Number, in.Email, in.Bio), &c); err != nil {
@@ -138,7 +138,7 @@ func (s *Store) CreateContestant(ctx context.Context, tenantID string, a Actor, 
 // UpdateContestant changes the given fields of a contestant.
 func (s *Store) UpdateContestant(ctx context.Context, tenantID, id string, a Actor, p ContestantPatch) (Contestant, error) {
 	var before, after Contestant
-	err := s.db.InTx(ctx, opContestantsUpdate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opContestantsUpdate, tenantID, func(tx *db.Tx) error {
 		if err := scanContestant(tx.QueryRow(`SELECT `+contestantColumns+` FROM contestants c WHERE c.tenant_id = $1 AND c.id = $2 FOR UPDATE`,
 			tenantID, id), &before); err != nil {
 			return err
@@ -159,7 +159,7 @@ func (s *Store) UpdateContestant(ctx context.Context, tenantID, id string, a Act
 
 // DeleteContestant removes a contestant entered in no category; otherwise it is refused with IN_USE.
 func (s *Store) DeleteContestant(ctx context.Context, tenantID, id string, a Actor) error {
-	err := s.db.InTx(ctx, opContestantsDelete, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opContestantsDelete, tenantID, func(tx *db.Tx) error {
 		var c Contestant
 		if err := scanContestant(tx.QueryRow(`DELETE FROM contestants AS c WHERE c.tenant_id = $1 AND c.id = $2 RETURNING `+contestantColumns,
 			tenantID, id), &c); err != nil {
@@ -217,7 +217,7 @@ func (e *Entry) utc() {
 // nothing is written) when the contestant was already entered. A category or contestant that is not
 // the tenant's is db.ErrNotFound.
 func (s *Store) EnterContestant(ctx context.Context, tenantID, categoryID, contestantID string, a Actor) (e Entry, created bool, err error) {
-	err = s.db.InTx(ctx, opEntriesEnter, tenantID, func(tx *db.Tx) error {
+	err = s.inTx(ctx, opEntriesEnter, tenantID, func(tx *db.Tx) error {
 		if err := lockCategoryInputs(tx, tenantID, categoryID, ""); err != nil {
 			return err
 		}
@@ -259,7 +259,7 @@ func (s *Store) EnterContestant(ctx context.Context, tenantID, categoryID, conte
 // WithdrawContestant takes a contestant out of a category. An entry that scores or deductions
 // depend on is refused with IN_USE; a missing entry is db.ErrNotFound.
 func (s *Store) WithdrawContestant(ctx context.Context, tenantID, categoryID, contestantID string, a Actor) error {
-	err := s.db.InTx(ctx, opEntriesWithdraw, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opEntriesWithdraw, tenantID, func(tx *db.Tx) error {
 		if err := lockCategoryInputs(tx, tenantID, categoryID, ""); err != nil {
 			return err
 		}

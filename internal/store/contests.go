@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/db"
@@ -107,7 +105,7 @@ func (s *Store) GetContest(ctx context.Context, tenantID, id string) (Contest, e
 // CreateContest adds a contest to an event of the tenant; another tenant's event is db.ErrNotFound.
 func (s *Store) CreateContest(ctx context.Context, tenantID, eventID string, a Actor, in ContestInput) (Contest, error) {
 	var c Contest
-	err := s.db.InTx(ctx, opContestsCreate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opContestsCreate, tenantID, func(tx *db.Tx) error {
 		// The composite foreign key (tenant_id, event_id) refuses another tenant's event.
 		if err := scanContest(tx.QueryRow(`INSERT INTO contests (tenant_id, event_id, name, description, scoring_type)
 			VALUES ($1, $2, $3, $4, $5) RETURNING `+contestColumns,
@@ -122,7 +120,7 @@ func (s *Store) CreateContest(ctx context.Context, tenantID, eventID string, a A
 // UpdateContest changes the given fields of a contest.
 func (s *Store) UpdateContest(ctx context.Context, tenantID, id string, a Actor, p ContestPatch) (Contest, error) {
 	var before, after Contest
-	err := s.db.InTx(ctx, opContestsUpdate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opContestsUpdate, tenantID, func(tx *db.Tx) error {
 		if err := scanContest(tx.QueryRow(`SELECT `+contestColumns+` FROM contests WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
 			tenantID, id), &before); err != nil {
 			return err
@@ -141,7 +139,7 @@ func (s *Store) UpdateContest(ctx context.Context, tenantID, id string, a Actor,
 
 // DeleteContest removes a contest that has no categories; otherwise it is refused with IN_USE.
 func (s *Store) DeleteContest(ctx context.Context, tenantID, id string, a Actor) error {
-	err := s.db.InTx(ctx, opContestsDelete, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opContestsDelete, tenantID, func(tx *db.Tx) error {
 		var c Contest
 		if err := scanContest(tx.QueryRow(`DELETE FROM contests WHERE tenant_id = $1 AND id = $2 RETURNING `+contestColumns,
 			tenantID, id), &c); err != nil {
@@ -173,66 +171,4 @@ func scanOne(rows pgx.Rows, scan func(pgx.Rows) error) error {
 		return db.ErrNotFound
 	}
 	return scan(rows)
-}
-
-// parentMissing turns a foreign-key violation on insert (the parent named in the path is not the
-// tenant's) into db.ErrNotFound, as a read of that parent would answer.
-func parentMissing(err error) error {
-	var ce *db.ConstraintError
-	if errors.As(err, &ce) && errors.Is(ce.Kind, db.ErrInvalidReference) {
-		return db.ErrNotFound
-	}
-	return err
-}
-
-// MissingReferenceError is a request body naming a row that is not the tenant's (a judge, a
-// category, a user). The API answers it 404 naming the field, as a read of that row would answer.
-type MissingReferenceError struct {
-	Field string
-}
-
-func (e *MissingReferenceError) Error() string { return e.Field + ": not found" }
-
-// Unwrap makes errors.Is(err, db.ErrNotFound) true.
-func (e *MissingReferenceError) Unwrap() error { return db.ErrNotFound }
-
-// missingReference turns a foreign-key violation on insert or update into a MissingReferenceError
-// naming the field, chosen from the constraint's name by fields (constraint → field).
-func missingReference(err error, fields map[string]string) error {
-	var ce *db.ConstraintError
-	if errors.As(err, &ce) && errors.Is(ce.Kind, db.ErrInvalidReference) {
-		if f, ok := fields[ce.Constraint]; ok {
-			return &MissingReferenceError{Field: f}
-		}
-	}
-	return err
-}
-
-// dependents names, by the referencing table, what keeps a row from being deleted; longest
-// prefixes first, since constraint names start with their table's name.
-var dependents = []struct{ table, what string }{
-	{"category_certifications", "certifications"},
-	{"category_contestants", "entered contestants"},
-	{"assignments", "judge assignments"},
-	{"deductions", "deductions"},
-	{"categories", "categories"},
-	{"criteria", "criteria"},
-	{"scores", "scores"},
-}
-
-// inUse turns a RESTRICT foreign-key violation of a delete into a 409 IN_USE refusal that says
-// what still depends on the row. Deletes never cascade: scores must not vanish as a side effect.
-func inUse(err error, entity string) error {
-	var ce *db.ConstraintError
-	if !errors.As(err, &ce) || !errors.Is(ce.Kind, db.ErrInvalidReference) {
-		return err
-	}
-	what := "other records"
-	for _, d := range dependents {
-		if strings.HasPrefix(ce.Constraint, d.table+"_") {
-			what = d.what
-			break
-		}
-	}
-	return &RuleError{Kind: Refused, Code: "IN_USE", Message: "the " + entity + " cannot be deleted: " + what + " depend on it"}
 }

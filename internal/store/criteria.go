@@ -104,7 +104,7 @@ func (s *Store) GetCriterion(ctx context.Context, tenantID, id string) (Criterio
 // db.ErrNotFound.
 func (s *Store) CreateCriterion(ctx context.Context, tenantID, categoryID string, a Actor, in CriterionInput) (Criterion, error) {
 	var c Criterion
-	err := s.db.InTx(ctx, opCriteriaCreate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opCriteriaCreate, tenantID, func(tx *db.Tx) error {
 		if err := lockCategoryInputs(tx, tenantID, categoryID, ""); err != nil {
 			return err
 		}
@@ -128,7 +128,7 @@ const criterionInputsSQL = `SELECT tenant_id, category_id, NULL::uuid AS judge_i
 // checks it after the criterion's row lock, which score writes wait for (migration 00006).
 func (s *Store) UpdateCriterion(ctx context.Context, tenantID, id string, a Actor, p CriterionPatch) (Criterion, error) {
 	var before, after Criterion
-	err := s.db.InTx(ctx, opCriteriaUpdate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opCriteriaUpdate, tenantID, func(tx *db.Tx) error {
 		if err := lockInputsOf(tx, tenantID, id, criterionInputsSQL); err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ func (s *Store) UpdateCriterion(ctx context.Context, tenantID, id string, a Acto
 
 // DeleteCriterion removes a criterion that has no scores; otherwise it is refused with IN_USE.
 func (s *Store) DeleteCriterion(ctx context.Context, tenantID, id string, a Actor) error {
-	err := s.db.InTx(ctx, opCriteriaDelete, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opCriteriaDelete, tenantID, func(tx *db.Tx) error {
 		if err := lockInputsOf(tx, tenantID, id, criterionInputsSQL); err != nil {
 			return err
 		}

@@ -106,7 +106,7 @@ func (s *Store) ListDeductions(ctx context.Context, tenantID, categoryID string,
 // record. It is refused once the category's totals are certified.
 func (s *Store) CreateDeduction(ctx context.Context, tenantID, categoryID string, a Actor, in DeductionInput) (Deduction, error) {
 	var d Deduction
-	err := s.db.InTx(ctx, opDeductionsCreate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opDeductionsCreate, tenantID, func(tx *db.Tx) error {
 		if err := lockCategoryInputs(tx, tenantID, categoryID, ""); err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func (s *Store) CreateDeduction(ctx context.Context, tenantID, categoryID string
 // DeleteDeduction removes a deduction, with its audit record; refused once the category's totals
 // are certified.
 func (s *Store) DeleteDeduction(ctx context.Context, tenantID, id string, a Actor) error {
-	return s.db.InTx(ctx, opDeductionsDelete, tenantID, func(tx *db.Tx) error {
+	return s.inTx(ctx, opDeductionsDelete, tenantID, func(tx *db.Tx) error {
 		if err := lockInputsOf(tx, tenantID, id, `SELECT tenant_id, category_id, NULL::uuid AS judge_id
 			FROM deductions WHERE tenant_id = $1 AND id = $2`); err != nil {
 			return err

@@ -156,7 +156,7 @@ func (s *Store) GetEvent(ctx context.Context, tenantID, id string) (Event, error
 // CreateEvent adds an event and its audit record.
 func (s *Store) CreateEvent(ctx context.Context, tenantID string, a Actor, in EventInput) (Event, error) {
 	var e Event
-	err := s.db.InTx(ctx, opEventsCreate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opEventsCreate, tenantID, func(tx *db.Tx) error {
 		err := scanEvent(tx.QueryRow(`INSERT INTO events (tenant_id, name, description, location, start_date, end_date)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+eventColumns,
 			tenantID, in.Name, in.Description, in.Location, in.StartDate, in.EndDate), &e)
@@ -172,7 +172,7 @@ func (s *Store) CreateEvent(ctx context.Context, tenantID string, a Actor, in Ev
 // (checked by the database against the stored values too).
 func (s *Store) UpdateEvent(ctx context.Context, tenantID, id string, a Actor, p EventPatch) (Event, error) {
 	var before, after Event
-	err := s.db.InTx(ctx, opEventsUpdate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opEventsUpdate, tenantID, func(tx *db.Tx) error {
 		if err := scanEvent(tx.QueryRow(`SELECT `+eventColumns+` FROM events WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
 			tenantID, id), &before); err != nil {
 			return err
@@ -197,7 +197,7 @@ func (s *Store) SetEventArchived(ctx context.Context, tenantID, id string, a Act
 	if archived {
 		action = "event.archived"
 	}
-	err := s.db.InTx(ctx, opEventsArchive, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opEventsArchive, tenantID, func(tx *db.Tx) error {
 		err := scanEvent(tx.QueryRow(`UPDATE events SET archived = $3, updated_at = now()
 			WHERE tenant_id = $1 AND id = $2 RETURNING `+eventColumns, tenantID, id, archived), &e)
 		if err != nil {

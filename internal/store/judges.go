@@ -55,9 +55,6 @@ var (
 	opJudgesDelete = db.Op{Name: "judges.delete", Class: db.Simple}
 )
 
-// judgeReferences names the request field behind each foreign key a judge write can break.
-var judgeReferences = map[string]string{"judges_tenant_id_user_id_fkey": "user_id"}
-
 func scanJudge(row pgx.Row, j *Judge) error {
 	err := row.Scan(&j.ID, &j.TenantID, &j.Name, &j.Email, &j.IsHeadJudge, &j.UserID, &j.CreatedAt, &j.UpdatedAt)
 	j.CreatedAt, j.UpdatedAt = j.CreatedAt.UTC(), j.UpdatedAt.UTC()
@@ -130,7 +127,7 @@ func checkJudgeLink(tx *db.Tx, tenantID string, a Actor, userID *string) error {
 // linked to another judge is db.ErrConflict (judges_user_id_key).
 func (s *Store) CreateJudge(ctx context.Context, tenantID string, a Actor, in JudgeInput) (Judge, error) {
 	var j Judge
-	err := s.db.InTx(ctx, opJudgesCreate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opJudgesCreate, tenantID, func(tx *db.Tx) error {
 		if err := checkJudgeLink(tx, tenantID, a, in.UserID); err != nil {
 			return err
 		}
@@ -141,7 +138,7 @@ func (s *Store) CreateJudge(ctx context.Context, tenantID string, a Actor, in Ju
 		}
 		return audit(tx, tenantID, a, "judge.created", "judge", j.ID, map[string]any{"after": j})
 	})
-	return j, missingReference(err, judgeReferences)
+	return j, missingReference(err)
 }
 
 // UpdateJudge changes the given fields of a judge, with the same rules for user_id as CreateJudge.
@@ -149,7 +146,7 @@ func (s *Store) CreateJudge(ctx context.Context, tenantID string, a Actor, in Ju
 // of a category they judge, stands (CATEGORY_CERTIFIED, from the database's trigger).
 func (s *Store) UpdateJudge(ctx context.Context, tenantID, id string, a Actor, p JudgePatch) (Judge, error) {
 	var before, after Judge
-	err := s.db.InTx(ctx, opJudgesUpdate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opJudgesUpdate, tenantID, func(tx *db.Tx) error {
 		if err := scanJudge(tx.QueryRow(`SELECT `+judgeColumns+` FROM judges WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
 			tenantID, id), &before); err != nil {
 			return err
@@ -170,13 +167,13 @@ func (s *Store) UpdateJudge(ctx context.Context, tenantID, id string, a Actor, p
 		}
 		return audit(tx, tenantID, a, "judge.updated", "judge", id, map[string]any{"before": before, "after": after})
 	})
-	return after, withRule(missingReference(err, judgeReferences))
+	return after, withRule(missingReference(err))
 }
 
 // DeleteJudge removes a judge that has no assignments, scores or certifications; otherwise it is
 // refused with IN_USE.
 func (s *Store) DeleteJudge(ctx context.Context, tenantID, id string, a Actor) error {
-	err := s.db.InTx(ctx, opJudgesDelete, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opJudgesDelete, tenantID, func(tx *db.Tx) error {
 		var j Judge
 		if err := scanJudge(tx.QueryRow(`DELETE FROM judges WHERE tenant_id = $1 AND id = $2 RETURNING `+judgeColumns,
 			tenantID, id), &j); err != nil {

@@ -164,7 +164,7 @@ func uuidOrZero(id string) string {
 // caller checks; row-level security refuses it without system scope anyway). Audited.
 func (s *Store) CreateRateLimit(ctx context.Context, a Actor, c rules.Config) (rules.Config, error) {
 	var out rules.Config
-	err := s.db.InTx(ctx, opRateLimitsCreate, c.TenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opRateLimitsCreate, c.TenantID, func(tx *db.Tx) error {
 		if c.TenantID == "" {
 			if err := tx.SetSystemScope(); err != nil {
 				return err
@@ -206,7 +206,7 @@ type RateLimitUpdate struct {
 // change back. Audited with the values before and after.
 func (s *Store) UpdateRateLimit(ctx context.Context, a Actor, u RateLimitUpdate) (rules.Config, error) {
 	var out rules.Config
-	err := s.db.InTx(ctx, opRateLimitsUpdate, u.TenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opRateLimitsUpdate, u.TenantID, func(tx *db.Tx) error {
 		before, err := s.lockRateLimit(tx, u.TenantID, u.ID, u.Global)
 		if err != nil {
 			return err
@@ -243,7 +243,7 @@ func AboveTierLimit(ex rules.Excess) *RuleError {
 // returns it. Audited.
 func (s *Store) DeleteRateLimit(ctx context.Context, tenantID string, a Actor, id string, global bool) (rules.Config, error) {
 	var before rules.Config
-	err := s.db.InTx(ctx, opRateLimitsDelete, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opRateLimitsDelete, tenantID, func(tx *db.Tx) error {
 		var err error
 		if before, err = s.lockRateLimit(tx, tenantID, id, global); err != nil {
 			return err
@@ -287,7 +287,7 @@ func (s *Store) lockRateLimit(tx *db.Tx, tenantID, id string, global bool) (rule
 
 // SetTenantRateLimitTier puts a tenant on a tier (SUPER_ADMIN; the CLI and tests). Audited.
 func (s *Store) SetTenantRateLimitTier(ctx context.Context, a Actor, tenantID, tier string) error {
-	return s.db.InTx(ctx, opTenantsSetTier, tenantID, func(tx *db.Tx) error {
+	return s.inTx(ctx, opTenantsSetTier, tenantID, func(tx *db.Tx) error {
 		var before string
 		if err := tx.QueryRow(`SELECT rate_limit_tier FROM tenants WHERE id = $1 FOR UPDATE`, tenantID).Scan(&before); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {

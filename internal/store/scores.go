@@ -154,7 +154,7 @@ func (s *Store) SubmitScores(ctx context.Context, tenantID string, a Actor, sub 
 	for i, c := range sub.Scores {
 		contestants[i], criteria[i], values[i], comments[i] = c.ContestantID, c.CriterionID, c.Score, c.Comment
 	}
-	err := s.db.InTx(ctx, opScoresSubmit, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opScoresSubmit, tenantID, func(tx *db.Tx) error {
 		res.Scores = res.Scores[:0]
 		answer = nil
 		if idem != nil {

@@ -95,7 +95,7 @@ func (s *Store) ListSettings(ctx context.Context, tenantID string, f SettingFilt
 		WHERE $3::jsonb IS NULL OR value @> $3::jsonb
 		ORDER BY key LIMIT $4`,
 		tenantID, f.AfterKey, value, f.Limit)
-	return list, err
+	return list, jsonRefused(err, "value", "is not a JSON value PostgreSQL accepts")
 }
 
 // errSettingRace ends a PutSetting transaction that found no row before its upsert but updated
@@ -113,7 +113,7 @@ func (s *Store) PutSetting(ctx context.Context, tenantID string, a Actor, key st
 	}
 	var st Setting
 	for range 3 {
-		err := s.db.InTx(ctx, opSettingsPut, tenantID, func(tx *db.Tx) error {
+		err := s.inTx(ctx, opSettingsPut, tenantID, func(tx *db.Tx) error {
 			if global { // the row-level security of system_settings and audit_logs lets only this write global rows
 				if err := tx.SetSystemScope(); err != nil {
 					return err
@@ -153,7 +153,8 @@ func (s *Store) PutSetting(ctx context.Context, tenantID string, a Actor, key st
 				map[string]any{"key": key, "scope": st.Scope, "before": before, "after": st.Value})
 		})
 		if !errors.Is(err, errSettingRace) {
-			return st, err
+			// The key matches its CHECK (the API checks it first): what PostgreSQL refused is the value.
+			return st, jsonRefused(err, "value", "is not a JSON value PostgreSQL accepts")
 		}
 	}
 	return Setting{}, errSettingRace
@@ -167,7 +168,7 @@ func (s *Store) DeleteSetting(ctx context.Context, tenantID string, a Actor, key
 	if global {
 		owner = ""
 	}
-	return s.db.InTx(ctx, opSettingsDelete, tenantID, func(tx *db.Tx) error {
+	return s.inTx(ctx, opSettingsDelete, tenantID, func(tx *db.Tx) error {
 		if global {
 			if err := tx.SetSystemScope(); err != nil {
 				return err

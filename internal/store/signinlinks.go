@@ -61,7 +61,7 @@ func (s *Store) CreateSignInLink(ctx context.Context, tenantID string, a Actor, 
 		return SignInLink{}, err
 	}
 	var l SignInLink
-	err = s.db.InTx(ctx, opSignInLinksCreate, tenantID, func(tx *db.Tx) error {
+	err = s.inTx(ctx, opSignInLinksCreate, tenantID, func(tx *db.Tx) error {
 		var (
 			userID *string
 			active *bool
@@ -135,7 +135,7 @@ func (s *Store) ListSignInLinks(ctx context.Context, tenantID, judgeID string) (
 // a used link is SIGN_IN_LINK_USED (its session is ended by signing out, not here).
 func (s *Store) RevokeSignInLink(ctx context.Context, tenantID string, a Actor, id string) (SignInLink, error) {
 	var l SignInLink
-	err := s.db.InTx(ctx, opSignInLinksRevoke, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opSignInLinksRevoke, tenantID, func(tx *db.Tx) error {
 		if err := tx.QueryRow(`SELECT `+signInLinkColumns+` FROM sign_in_links WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
 			tenantID, id).Scan(signInLinkDest(&l)...); err != nil {
 			return err
@@ -178,7 +178,7 @@ func (s *Store) ExchangeSignInLink(ctx context.Context, secret string, a Actor, 
 	}
 	sess := Session{Token: token}
 	refused := false
-	err = s.db.InTx(ctx, opSignInLinksExchange, "", func(tx *db.Tx) error {
+	err = s.inTx(ctx, opSignInLinksExchange, "", func(tx *db.Tx) error {
 		var linkID, tenantID, judgeID string
 		// The row lock makes the exchange single-use: a concurrent exchange waits, then finds
 		// used_at set and changes nothing.

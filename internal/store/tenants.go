@@ -124,7 +124,7 @@ func (s *Store) CreateTenant(ctx context.Context, a Actor, slug, name string, ad
 		t Tenant
 		u User
 	)
-	err = s.db.InTx(ctx, opTenantsCreate, "", func(tx *db.Tx) error {
+	err = s.inTx(ctx, opTenantsCreate, "", func(tx *db.Tx) error {
 		if err := scanTenant(tx.QueryRow(`INSERT INTO tenants (slug, name) VALUES ($1, $2) RETURNING `+tenantColumns,
 			slug, name), &t); err != nil {
 			return err
@@ -154,7 +154,7 @@ func (s *Store) UpdateTenant(ctx context.Context, a Actor, id string, p TenantPa
 		settings = string(p.Settings)
 	}
 	// Scoped to the tenant being changed, which its audit record belongs to.
-	err := s.db.InTx(ctx, opTenantsUpdate, id, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opTenantsUpdate, id, func(tx *db.Tx) error {
 		if err := scanTenant(tx.QueryRow(`SELECT `+tenantColumns+` FROM tenants WHERE id = $1 FOR UPDATE`, id), &before); err != nil {
 			return err
 		}

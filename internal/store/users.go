@@ -246,7 +246,7 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, a Actor, in New
 		return User{}, err
 	}
 	var u User
-	err = s.db.InTx(ctx, opUsersCreate, tenantID, func(tx *db.Tx) error {
+	err = s.inTx(ctx, opUsersCreate, tenantID, func(tx *db.Tx) error {
 		if err := insertUser(tx, tenantID, in, hash, &u); err != nil {
 			return err
 		}
@@ -280,7 +280,7 @@ func lockUser(tx *db.Tx, tenantID, id string, u *User) error {
 // deactivated loses every session in the same transaction. The change is audited, before and after.
 func (s *Store) UpdateUser(ctx context.Context, tenantID string, a Actor, actorRole auth.Role, id string, p UserPatch) (User, error) {
 	var before, after User
-	err := s.db.InTx(ctx, opUsersUpdate, tenantID, func(tx *db.Tx) error {
+	err := s.inTx(ctx, opUsersUpdate, tenantID, func(tx *db.Tx) error {
 		if err := lockUser(tx, tenantID, id, &before); err != nil {
 			return err
 		}
@@ -418,7 +418,7 @@ func (s *Store) SetPassword(ctx context.Context, tenantID string, a Actor, actor
 	if self {
 		action = "user.password_changed"
 	}
-	return s.db.InTx(ctx, opUsersPassword, tenantID, func(tx *db.Tx) error {
+	return s.inTx(ctx, opUsersPassword, tenantID, func(tx *db.Tx) error {
 		var u User
 		if err := lockUser(tx, tenantID, id, &u); err != nil {
 			return err
