@@ -44,25 +44,31 @@ func (s *Server) markLimited(pattern string) {
 // rateLimited runs behind authenticated: the principal is in the context and r.Pattern is the route.
 func (s *Server) rateLimited(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.limits == nil {
+		if s.withinLimits(w, r) {
 			next(w, r)
-			return
 		}
-		p := principal(r.Context())
-		res, err := s.limits.Check(r.Context(), p.TenantID, p.UserID, r.Pattern)
-		if err != nil {
-			// The limits could not be loaded (the database is failing): serve rather than refuse;
-			// the request meets the same database anyway.
-			s.warnLimitsUnavailable(r, "rate limits unavailable; requests not limited", err)
-			next(w, r)
-			return
-		}
-		if err := rateLimitAnswer(w, res); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		next(w, r)
 	}
+}
+
+// withinLimits counts the request against its limits; when it is refused, it has answered. (Apart
+// from rateLimited so that its frame is off the stack while the handler runs: see beginRequest.)
+func (s *Server) withinLimits(w http.ResponseWriter, r *http.Request) bool {
+	if s.limits == nil {
+		return true
+	}
+	p := principal(r.Context())
+	res, err := s.limits.Check(r.Context(), p.TenantID, p.UserID, r.Pattern)
+	if err != nil {
+		// The limits could not be loaded (the database is failing): serve rather than refuse;
+		// the request meets the same database anyway.
+		s.warnLimitsUnavailable(r, "rate limits unavailable; requests not limited", err)
+		return true
+	}
+	if err := rateLimitAnswer(w, res); err != nil {
+		s.writeError(w, r, err)
+		return false
+	}
+	return true
 }
 
 // limitSignIn limits a sign-in attempt; it returns the 429 error when refused.
