@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/live"
-	"github.com/eventmanager/eventmanager/internal/qr"
 	"github.com/eventmanager/eventmanager/internal/store"
 	"golang.org/x/sync/singleflight"
 )
@@ -55,8 +53,7 @@ func (s *Server) createAudienceLink(w http.ResponseWriter, r *http.Request) erro
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, audienceLinkResponse{AudienceLink: l,
-		URL:   s.publicBase(r) + AudienceLinkPath + "?token=" + url.QueryEscape(l.Secret),
-		QRURL: "/api/v1/audience-links/" + l.ID + "/qr.png?secret=" + url.QueryEscape(l.Secret)})
+		URL: s.linkAddress(r, AudienceLinkPath, l.Secret), QRURL: qrAddress("audience-links", l.ID, l.Secret)})
 	return nil
 }
 
@@ -92,22 +89,15 @@ func (s *Server) audienceLinkQR(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	secret := r.URL.Query().Get("secret")
-	if len(secret) != auth.TokenLen {
-		return invalid("secret", "is required: the secret returned when the link was created")
+	secret, err := qrSecret(r)
+	if err != nil {
+		return err
 	}
 	t, err := s.store.ResolveAudienceLink(r.Context(), secret)
 	if err != nil || t.LinkID != id || t.TenantID != principal(r.Context()).TenantID {
 		return errNotFound
 	}
-	png, err := qr.PNG(s.publicBase(r) + AudienceLinkPath + "?token=" + url.QueryEscape(secret))
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(png)
-	return nil
+	return writeQR(w, s.linkAddress(r, AudienceLinkPath, secret))
 }
 
 // audienceToken reads ?token=; anything but a token's shape is not found.

@@ -2,11 +2,9 @@ package api
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/eventmanager/eventmanager/internal/auth"
-	"github.com/eventmanager/eventmanager/internal/qr"
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
@@ -20,18 +18,6 @@ type signInLinkResponse struct {
 	URL string `json:"url"`
 	// QRURL draws the link's QR code (the secret is in its query string: keep it as private as URL).
 	QRURL string `json:"qr_url"`
-}
-
-// publicBase is where people open links: PUBLIC_URL, or the scheme and host the request came to.
-func (s *Server) publicBase(r *http.Request) string {
-	if s.live.PublicURL != "" {
-		return s.live.PublicURL
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }
 
 func (s *Server) createSignInLink(w http.ResponseWriter, r *http.Request) error {
@@ -53,8 +39,7 @@ func (s *Server) createSignInLink(w http.ResponseWriter, r *http.Request) error 
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, signInLinkResponse{SignInLink: l,
-		URL:   s.publicBase(r) + SignInLinkPath + "?token=" + url.QueryEscape(l.Secret),
-		QRURL: "/api/v1/sign-in-links/" + l.ID + "/qr.png?secret=" + url.QueryEscape(l.Secret)})
+		URL: s.linkAddress(r, SignInLinkPath, l.Secret), QRURL: qrAddress("sign-in-links", l.ID, l.Secret)})
 	return nil
 }
 
@@ -84,28 +69,20 @@ func (s *Server) revokeSignInLink(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// signInLinkQR draws the QR code of a link that can still be used. The secret comes in the query
-// string: the server keeps only its hash, so it cannot draw the code without it.
+// signInLinkQR draws the QR code of a link that can still be used.
 func (s *Server) signInLinkQR(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	secret := r.URL.Query().Get("secret")
-	if secret == "" || len(secret) != auth.TokenLen {
-		return invalid("secret", "is required: the secret returned when the link was created")
+	secret, err := qrSecret(r)
+	if err != nil {
+		return err
 	}
 	if _, err := s.store.UsableSignInLink(r.Context(), principal(r.Context()).TenantID, id, secret); err != nil {
 		return err
 	}
-	png, err := qr.PNG(s.publicBase(r) + SignInLinkPath + "?token=" + url.QueryEscape(secret))
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(png)
-	return nil
+	return writeQR(w, s.linkAddress(r, SignInLinkPath, secret))
 }
 
 type exchangeRequest struct {
