@@ -40,6 +40,12 @@ var (
 	opSettingsDelete = db.Op{Name: "settings.delete", Class: db.Simple}
 )
 
+// settingDest lists st's fields in the order key, value, scope, updated_at.
+func settingDest(st *Setting) []any { return []any{&st.Key, &st.Value, &st.Scope, &st.UpdatedAt} }
+
+// utc makes the time UTC: pgx gives local time; the API speaks UTC.
+func (st *Setting) utc() { st.UpdatedAt = st.UpdatedAt.UTC() }
+
 // settingScope is the SQL of the scope column: a row of no tenant is global.
 const settingScope = `CASE WHEN tenant_id IS NULL THEN 'global' ELSE 'tenant' END`
 
@@ -75,18 +81,8 @@ func (s *Store) ListSettings(ctx context.Context, tenantID string, f SettingFilt
 		value = string(f.Value)
 	}
 	var list []Setting
-	err := s.db.Query(ctx, opSettingsList, tenantID, func(rows pgx.Rows) error {
-		list = make([]Setting, 0, f.Limit)
-		for rows.Next() {
-			var st Setting
-			if err := rows.Scan(&st.Key, &st.Value, &st.Scope, &st.UpdatedAt); err != nil {
-				return err
-			}
-			st.UpdatedAt = st.UpdatedAt.UTC()
-			list = append(list, st)
-		}
-		return rows.Err()
-	}, `SELECT key, value, scope, updated_at FROM (
+	err := s.db.Query(ctx, opSettingsList, tenantID, collectRows(&list, f.Limit, settingDest, (*Setting).utc),
+		`SELECT key, value, scope, updated_at FROM (
 			SELECT DISTINCT ON (key) key, value, `+settingScope+` AS scope, updated_at
 			FROM system_settings
 			WHERE (tenant_id = $1 OR tenant_id IS NULL) AND key > $2
