@@ -121,6 +121,6 @@ func (s *Store) GetAuditLog(ctx context.Context, tenantID, id string, global boo
 		`SELECT `+auditColumns+` FROM audit_logs
 		WHERE id = $2 AND (tenant_id = $1 OR ($3 AND tenant_id IS NULL))`,
 		[]any{tenantID, id, global}, auditDest(&l)...)
-	l.CreatedAt = l.CreatedAt.UTC()
+	l.utc()
 	return l, err
 }

@@ -67,8 +67,8 @@ func (s *Store) GetSetting(ctx context.Context, tenantID, key string) (Setting, 
 		`SELECT key, value, `+settingScope+`, updated_at FROM system_settings
 		WHERE (tenant_id = $1 OR tenant_id IS NULL) AND key = $2
 		ORDER BY tenant_id NULLS LAST LIMIT 1`,
-		[]any{tenantID, key}, &st.Key, &st.Value, &st.Scope, &st.UpdatedAt)
-	st.UpdatedAt = st.UpdatedAt.UTC() // pgx gives local time; the API speaks UTC
+		[]any{tenantID, key}, settingDest(&st)...)
+	st.utc()
 	return st, err
 }
 
@@ -143,7 +143,7 @@ func (s *Store) PutSetting(ctx context.Context, tenantID string, a Actor, key st
 			if updated && !existed {
 				return errSettingRace
 			}
-			st.UpdatedAt = st.UpdatedAt.UTC()
+			st.utc()
 			// before is nil (JSON null) when the setting is new.
 			return audit(tx, owner, a, "setting.updated", "setting", id,
 				map[string]any{"key": key, "scope": st.Scope, "before": before, "after": st.Value})

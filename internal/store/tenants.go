@@ -63,7 +63,7 @@ func (s *Store) TenantBySlug(ctx context.Context, slug string) (Tenant, error) {
 	var t Tenant
 	err := s.db.QueryRow(ctx, opTenantsBySlug, "", `SELECT `+tenantColumns+` FROM tenants WHERE slug = $1`,
 		[]any{slug}, tenantDest(&t)...)
-	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	t.utc()
 	return t, err
 }
 
@@ -72,7 +72,7 @@ func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
 	var t Tenant
 	err := s.db.QueryRow(ctx, opTenantsGet, "", `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`,
 		[]any{id}, tenantDest(&t)...)
-	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	t.utc()
 	return t, err
 }
 

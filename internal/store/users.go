@@ -105,7 +105,7 @@ func (s *Store) Login(ctx context.Context, tenantSlug, email, password string, t
 		FROM tenants t JOIN `+userFrom+` ON u.tenant_id = t.id
 		WHERE t.slug = $1 AND u.email = $2`,
 		[]any{tenantSlug, email}, append(userDest(&u), &hash, &tenantActive)...)
-	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	u.utc()
 	if errors.Is(err, db.ErrNotFound) {
 		// Spend the same time as a real check, so that response times do not reveal which emails exist.
 		_, _ = auth.CheckPassword(auth.DummyHash(), password)
@@ -147,7 +147,7 @@ func (s *Store) UserByEmail(ctx context.Context, tenantID, email string) (User, 
 	err := s.db.QueryRow(ctx, opUsersByEmail, tenantID,
 		`SELECT `+userColumns+` FROM `+userFrom+` WHERE u.tenant_id = $1 AND u.email = $2`,
 		[]any{tenantID, email}, userDest(&u)...)
-	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	u.utc()
 	return u, err
 }
 
@@ -201,7 +201,7 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string) (User, error) 
 	err := s.db.QueryRow(ctx, opUsersGet, tenantID,
 		`SELECT `+userColumns+` FROM `+userFrom+` WHERE u.tenant_id = $1 AND u.id = $2`,
 		[]any{tenantID, id}, userDest(&u)...)
-	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	u.utc()
 	return u, err
 }
 
