@@ -50,9 +50,16 @@ var (
 	opAssignmentsDelete      = db.Op{Name: "assignments.delete", Class: db.Simple}
 )
 
+// assignmentDest lists a's fields in the order of assignmentColumns.
+func assignmentDest(a *Assignment) []any {
+	return []any{&a.ID, &a.TenantID, &a.JudgeID, &a.CategoryID, &a.Status, &a.CreatedAt, &a.UpdatedAt}
+}
+
+func (a *Assignment) utc() { a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC() }
+
 func scanAssignment(row pgx.Row, a *Assignment) error {
-	err := row.Scan(&a.ID, &a.TenantID, &a.JudgeID, &a.CategoryID, &a.Status, &a.CreatedAt, &a.UpdatedAt)
-	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
+	err := row.Scan(assignmentDest(a)...)
+	a.utc()
 	return err
 }
 
@@ -64,17 +71,8 @@ func (s *Store) ListAssignments(ctx context.Context, tenantID string, f Assignme
 		afterID = f.After.ID
 	}
 	var out []Assignment
-	err := s.db.Query(ctx, opAssignmentsList, tenantID, func(rows pgx.Rows) error {
-		out = make([]Assignment, 0, f.Limit)
-		for rows.Next() {
-			var a Assignment
-			if err := scanAssignment(rows, &a); err != nil {
-				return err
-			}
-			out = append(out, a)
-		}
-		return rows.Err()
-	}, `SELECT `+assignmentColumns+` FROM assignments
+	err := s.db.Query(ctx, opAssignmentsList, tenantID, collectRows(&out, f.Limit, assignmentDest, (*Assignment).utc),
+		`SELECT `+assignmentColumns+` FROM assignments
 		WHERE tenant_id = $1
 		  AND ($2::uuid IS NULL OR id > $2)
 		  AND ($3::uuid IS NULL OR judge_id = $3)

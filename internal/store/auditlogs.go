@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/db"
-	"github.com/jackc/pgx/v5"
 )
 
 // AuditLog is one recorded change: who did what to which entity, with what changed.
@@ -54,6 +53,9 @@ var (
 	opAuditList = db.Op{Name: "audit_logs.list", Class: db.Standard}
 	opAuditGet  = db.Op{Name: "audit_logs.get", Class: db.Simple}
 )
+
+// utc makes the time UTC: pgx gives local time; the API speaks UTC.
+func (l *AuditLog) utc() { l.CreatedAt = l.CreatedAt.UTC() }
 
 func auditDest(l *AuditLog) []any {
 	return []any{&l.ID, &l.ActorUserID, &l.Action, &l.EntityType, &l.EntityID, &l.Data, &l.RequestID, &l.IP, &l.CreatedAt}
@@ -107,18 +109,7 @@ func (s *Store) ListAuditLogs(ctx context.Context, tenantID string, f AuditFilte
 		` ORDER BY created_at DESC, id DESC LIMIT ` + arg(f.Limit)
 
 	var logs []AuditLog
-	err := s.db.Query(ctx, opAuditList, tenantID, func(rows pgx.Rows) error {
-		logs = make([]AuditLog, 0, f.Limit)
-		for rows.Next() {
-			var l AuditLog
-			if err := rows.Scan(auditDest(&l)...); err != nil {
-				return err
-			}
-			l.CreatedAt = l.CreatedAt.UTC() // pgx gives local time; the API speaks UTC
-			logs = append(logs, l)
-		}
-		return rows.Err()
-	}, sql, args...)
+	err := s.db.Query(ctx, opAuditList, tenantID, collectRows(&logs, f.Limit, auditDest, (*AuditLog).utc), sql, args...)
 	return logs, jsonRefused(err, "data", "is not a JSON object PostgreSQL accepts")
 }
 
@@ -130,6 +121,6 @@ func (s *Store) GetAuditLog(ctx context.Context, tenantID, id string, global boo
 		`SELECT `+auditColumns+` FROM audit_logs
 		WHERE id = $2 AND (tenant_id = $1 OR ($3 AND tenant_id IS NULL))`,
 		[]any{tenantID, id, global}, auditDest(&l)...)
-	l.CreatedAt = l.CreatedAt.UTC()
+	l.utc()
 	return l, err
 }

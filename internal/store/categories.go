@@ -55,21 +55,18 @@ var (
 	opCategoriesDelete        = db.Op{Name: "categories.delete", Class: db.Simple}
 )
 
-func scanCategory(row pgx.Row, c *Category) error {
-	var scoreCap *string
-	err := row.Scan(&c.ID, &c.TenantID, &c.ContestID, &c.Name, &c.Description, &scoreCap, &c.TimeLimitSeconds, &c.CreatedAt, &c.UpdatedAt)
-	c.ScoreCap = numericJSON(scoreCap)
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-	return err
+// categoryDest lists c's fields in the order of categoryColumns. The score cap's text (or NULL)
+// goes straight into the *json.Number.
+func categoryDest(c *Category) []any {
+	return []any{&c.ID, &c.TenantID, &c.ContestID, &c.Name, &c.Description, &c.ScoreCap, &c.TimeLimitSeconds, &c.CreatedAt, &c.UpdatedAt}
 }
 
-// numericJSON makes a numeric column's text a JSON number.
-func numericJSON(s *string) *json.Number {
-	if s == nil {
-		return nil
-	}
-	n := json.Number(*s)
-	return &n
+func (c *Category) utc() { c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC() }
+
+func scanCategory(row pgx.Row, c *Category) error {
+	err := row.Scan(categoryDest(c)...)
+	c.utc()
+	return err
 }
 
 // ListCategories returns up to limit categories of a contest, oldest first, after the cursor; a
@@ -80,17 +77,8 @@ func (s *Store) ListCategories(ctx context.Context, tenantID, contestID string, 
 		afterAt, afterID = after.CreatedAt, after.ID
 	}
 	var out []Category
-	err := s.db.Query(ctx, opCategoriesList, tenantID, func(rows pgx.Rows) error {
-		out = make([]Category, 0, limit)
-		for rows.Next() {
-			var c Category
-			if err := scanCategory(rows, &c); err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
-	}, `SELECT `+categoryColumns+` FROM categories
+	err := s.db.Query(ctx, opCategoriesList, tenantID, collectRows(&out, limit, categoryDest, (*Category).utc),
+		`SELECT `+categoryColumns+` FROM categories
 		WHERE tenant_id = $1 AND contest_id = $2
 		  AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::uuid))
 		ORDER BY created_at, id

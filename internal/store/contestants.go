@@ -74,9 +74,11 @@ func contestantDest(c *Contestant) []any {
 	return []any{&c.ID, &c.TenantID, &c.Name, &c.Number, &c.Email, &c.Bio, &c.CreatedAt, &c.UpdatedAt}
 }
 
+func (c *Contestant) utc() { c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC() }
+
 func scanContestant(row pgx.Row, c *Contestant) error {
 	err := row.Scan(contestantDest(c)...)
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	c.utc()
 	return err
 }
 
@@ -91,17 +93,8 @@ func (s *Store) ListContestants(ctx context.Context, tenantID string, f Contesta
 		search = "%" + escapeLike(f.Search) + "%"
 	}
 	var out []Contestant
-	err := s.db.Query(ctx, opContestantsList, tenantID, func(rows pgx.Rows) error {
-		out = make([]Contestant, 0, f.Limit)
-		for rows.Next() {
-			var c Contestant
-			if err := scanContestant(rows, &c); err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
-	}, `SELECT `+contestantColumns+` FROM contestants c
+	err := s.db.Query(ctx, opContestantsList, tenantID, collectRows(&out, f.Limit, contestantDest, (*Contestant).utc),
+		`SELECT `+contestantColumns+` FROM contestants c
 		WHERE c.tenant_id = $1
 		  AND ($2::uuid IS NULL OR c.id > $2)
 		  AND ($3::text IS NULL OR c.name ILIKE $3)
@@ -184,18 +177,8 @@ func (s *Store) ListEntries(ctx context.Context, tenantID, categoryID string, li
 		afterID = after.ContestantID
 	}
 	var out []Entry
-	err := s.db.Query(ctx, opEntriesList, tenantID, func(rows pgx.Rows) error {
-		out = make([]Entry, 0, limit)
-		for rows.Next() {
-			var e Entry
-			if err := rows.Scan(append(contestantDest(&e.Contestant), &e.CategoryID, &e.EnteredAt)...); err != nil {
-				return err
-			}
-			e.utc()
-			out = append(out, e)
-		}
-		return rows.Err()
-	}, `SELECT `+contestantColumns+`, cc.category_id, cc.created_at
+	err := s.db.Query(ctx, opEntriesList, tenantID, collectRows(&out, limit, entryDest, (*Entry).utc),
+		`SELECT `+contestantColumns+`, cc.category_id, cc.created_at
 		FROM category_contestants cc
 		JOIN contestants c ON c.tenant_id = cc.tenant_id AND c.id = cc.contestant_id
 		WHERE cc.tenant_id = $1 AND cc.category_id = $2
@@ -207,6 +190,12 @@ func (s *Store) ListEntries(ctx context.Context, tenantID, categoryID string, li
 		err = s.requireRow(ctx, opEntriesCategoryExists, tenantID, "categories", categoryID)
 	}
 	return out, err
+}
+
+// entryDest lists e's fields in the order of contestantColumns, then the category and the time of
+// entry.
+func entryDest(e *Entry) []any {
+	return append(contestantDest(&e.Contestant), &e.CategoryID, &e.EnteredAt)
 }
 
 func (e *Entry) utc() {

@@ -56,9 +56,16 @@ var (
 	opContestsDelete      = db.Op{Name: "contests.delete", Class: db.Simple}
 )
 
+// contestDest lists c's fields in the order of contestColumns.
+func contestDest(c *Contest) []any {
+	return []any{&c.ID, &c.TenantID, &c.EventID, &c.Name, &c.Description, &c.ScoringType, &c.CreatedAt, &c.UpdatedAt}
+}
+
+func (c *Contest) utc() { c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC() }
+
 func scanContest(row pgx.Row, c *Contest) error {
-	err := row.Scan(&c.ID, &c.TenantID, &c.EventID, &c.Name, &c.Description, &c.ScoringType, &c.CreatedAt, &c.UpdatedAt)
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	err := row.Scan(contestDest(c)...)
+	c.utc()
 	return err
 }
 
@@ -71,17 +78,8 @@ func (s *Store) ListContests(ctx context.Context, tenantID, eventID string, limi
 		afterAt, afterID = after.CreatedAt, after.ID
 	}
 	var out []Contest
-	err := s.db.Query(ctx, opContestsList, tenantID, func(rows pgx.Rows) error {
-		out = make([]Contest, 0, limit)
-		for rows.Next() {
-			var c Contest
-			if err := scanContest(rows, &c); err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
-	}, `SELECT `+contestColumns+` FROM contests
+	err := s.db.Query(ctx, opContestsList, tenantID, collectRows(&out, limit, contestDest, (*Contest).utc),
+		`SELECT `+contestColumns+` FROM contests
 		WHERE tenant_id = $1 AND event_id = $2
 		  AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::uuid))
 		ORDER BY created_at, id

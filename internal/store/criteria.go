@@ -53,11 +53,17 @@ var (
 	opCriteriaDelete         = db.Op{Name: "criteria.delete", Class: db.Simple}
 )
 
+// criterionDest lists c's fields in the order of criterionColumns. The maximum score's text goes
+// straight into the json.Number.
+func criterionDest(c *Criterion) []any {
+	return []any{&c.ID, &c.TenantID, &c.CategoryID, &c.Name, &c.MaxScore, &c.Position, &c.CreatedAt, &c.UpdatedAt}
+}
+
+func (c *Criterion) utc() { c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC() }
+
 func scanCriterion(row pgx.Row, c *Criterion) error {
-	var maxScore string
-	err := row.Scan(&c.ID, &c.TenantID, &c.CategoryID, &c.Name, &maxScore, &c.Position, &c.CreatedAt, &c.UpdatedAt)
-	c.MaxScore = json.Number(maxScore)
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	err := row.Scan(criterionDest(c)...)
+	c.utc()
 	return err
 }
 
@@ -69,17 +75,8 @@ func (s *Store) ListCriteria(ctx context.Context, tenantID, categoryID string, l
 		afterPos, afterID = after.Position, after.ID
 	}
 	var out []Criterion
-	err := s.db.Query(ctx, opCriteriaList, tenantID, func(rows pgx.Rows) error {
-		out = make([]Criterion, 0, limit)
-		for rows.Next() {
-			var c Criterion
-			if err := scanCriterion(rows, &c); err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
-	}, `SELECT `+criterionColumns+` FROM criteria
+	err := s.db.Query(ctx, opCriteriaList, tenantID, collectRows(&out, limit, criterionDest, (*Criterion).utc),
+		`SELECT `+criterionColumns+` FROM criteria
 		WHERE tenant_id = $1 AND category_id = $2
 		  AND ($3::integer IS NULL OR (position, id) > ($3, $4::uuid))
 		ORDER BY position, id

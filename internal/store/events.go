@@ -118,19 +118,8 @@ func (s *Store) ListEvents(ctx context.Context, tenantID string, f EventFilter) 
 		search = "%" + escapeLike(f.Search) + "%"
 	}
 	var events []Event
-	err := s.db.Query(ctx, opEventsList, tenantID, func(rows pgx.Rows) error {
-		events = make([]Event, 0, f.Limit) // after the pool wait: a queued request holds no page
-		// One destination for every row: building it per row costs two allocations a row.
-		var e Event
-		dest := eventDest(&e)
-		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
-				return err
-			}
-			events = append(events, e)
-		}
-		return rows.Err()
-	}, `SELECT `+eventColumns+` FROM events
+	err := s.db.Query(ctx, opEventsList, tenantID, collectRows(&events, f.Limit, eventDest, nil),
+		`SELECT `+eventColumns+` FROM events
 		WHERE tenant_id = $1 AND archived = $2
 		  AND ($3::timestamptz IS NULL OR (start_date, id) < ($3, $4::uuid))
 		  AND ($5::text IS NULL OR name ILIKE $5)

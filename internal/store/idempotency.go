@@ -96,16 +96,8 @@ const purgeBatch = 5000
 // row-level security, so each DELETE runs in its tenant's scope, in batches.
 func (s *Store) PurgeIdempotencyKeys(ctx context.Context, retention time.Duration) (int64, error) {
 	var tenants []string
-	err := s.db.Query(ctx, opIdempotencyTenants, "", func(rows pgx.Rows) error {
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			tenants = append(tenants, id)
-		}
-		return rows.Err()
-	}, `SELECT id FROM tenants ORDER BY id`)
+	err := s.db.Query(ctx, opIdempotencyTenants, "", collectRows(&tenants, 0, func(id *string) []any { return []any{id} }, nil),
+		`SELECT id FROM tenants ORDER BY id`)
 	if err != nil {
 		return 0, err
 	}

@@ -55,9 +55,16 @@ var (
 	opJudgesDelete = db.Op{Name: "judges.delete", Class: db.Simple}
 )
 
+// judgeDest lists j's fields in the order of judgeColumns.
+func judgeDest(j *Judge) []any {
+	return []any{&j.ID, &j.TenantID, &j.Name, &j.Email, &j.IsHeadJudge, &j.UserID, &j.CreatedAt, &j.UpdatedAt}
+}
+
+func (j *Judge) utc() { j.CreatedAt, j.UpdatedAt = j.CreatedAt.UTC(), j.UpdatedAt.UTC() }
+
 func scanJudge(row pgx.Row, j *Judge) error {
-	err := row.Scan(&j.ID, &j.TenantID, &j.Name, &j.Email, &j.IsHeadJudge, &j.UserID, &j.CreatedAt, &j.UpdatedAt)
-	j.CreatedAt, j.UpdatedAt = j.CreatedAt.UTC(), j.UpdatedAt.UTC()
+	err := row.Scan(judgeDest(j)...)
+	j.utc()
 	return err
 }
 
@@ -69,17 +76,8 @@ func (s *Store) ListJudges(ctx context.Context, tenantID string, limit int, afte
 		afterID = after.ID
 	}
 	var out []Judge
-	err := s.db.Query(ctx, opJudgesList, tenantID, func(rows pgx.Rows) error {
-		out = make([]Judge, 0, limit)
-		for rows.Next() {
-			var j Judge
-			if err := scanJudge(rows, &j); err != nil {
-				return err
-			}
-			out = append(out, j)
-		}
-		return rows.Err()
-	}, `SELECT `+judgeColumns+` FROM judges
+	err := s.db.Query(ctx, opJudgesList, tenantID, collectRows(&out, limit, judgeDest, (*Judge).utc),
+		`SELECT `+judgeColumns+` FROM judges
 		WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2)
 		ORDER BY id
 		LIMIT $3`,

@@ -54,25 +54,27 @@ var (
 	opOverviewEntered    = db.Op{Name: "overview.contestant_categories", Class: db.Standard}
 )
 
+func judgeCategoryDest(c *JudgeCategory) []any {
+	return []any{&c.CategoryID, &c.Name, &c.ContestName, &c.EventName, &c.AssignmentStatus, &c.Required, &c.Filled, &c.CertifiedAt}
+}
+
+func (c *JudgeCategory) utc() {
+	if c.CertifiedAt != nil {
+		t := c.CertifiedAt.UTC()
+		c.CertifiedAt = &t
+	}
+}
+
+func categorySummaryDest(c *CategorySummary) []any {
+	return []any{&c.CategoryID, &c.Name, &c.ContestName, &c.EventName, &c.Contestants, &c.LastStep}
+}
+
 // JudgeCategories lists the categories a judge is assigned to (cancelled assignments left out),
 // with progress, in one query.
 func (s *Store) JudgeCategories(ctx context.Context, tenantID, judgeID string) ([]JudgeCategory, error) {
-	out := []JudgeCategory{}
-	err := s.db.Query(ctx, opOverviewJudge, tenantID, func(rows pgx.Rows) error {
-		for rows.Next() {
-			var c JudgeCategory
-			if err := rows.Scan(&c.CategoryID, &c.Name, &c.ContestName, &c.EventName, &c.AssignmentStatus,
-				&c.Required, &c.Filled, &c.CertifiedAt); err != nil {
-				return err
-			}
-			if c.CertifiedAt != nil {
-				t := c.CertifiedAt.UTC()
-				c.CertifiedAt = &t
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
-	}, `SELECT c.id, c.name, ct.name, e.name, a.status,
+	var out []JudgeCategory
+	err := s.db.Query(ctx, opOverviewJudge, tenantID, collectRows(&out, 0, judgeCategoryDest, (*JudgeCategory).utc),
+		`SELECT c.id, c.name, ct.name, e.name, a.status,
 		    (SELECT count(*) FROM category_contestants cc WHERE cc.tenant_id = $1 AND cc.category_id = c.id)
 		  * (SELECT count(*) FROM criteria cr WHERE cr.tenant_id = $1 AND cr.category_id = c.id),
 		  (SELECT count(*) FROM scores s WHERE s.tenant_id = $1 AND s.category_id = c.id AND s.judge_id = $2),
@@ -91,17 +93,9 @@ func (s *Store) JudgeCategories(ctx context.Context, tenantID, judgeID string) (
 // Categories lists the tenant's categories of events not archived (at most 500), with their
 // latest certification step, in one query.
 func (s *Store) Categories(ctx context.Context, tenantID string) ([]CategorySummary, error) {
-	out := []CategorySummary{}
-	err := s.db.Query(ctx, opOverviewCategories, tenantID, func(rows pgx.Rows) error {
-		for rows.Next() {
-			var c CategorySummary
-			if err := rows.Scan(&c.CategoryID, &c.Name, &c.ContestName, &c.EventName, &c.Contestants, &c.LastStep); err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return rows.Err()
-	}, `SELECT c.id, c.name, ct.name, e.name,
+	var out []CategorySummary
+	err := s.db.Query(ctx, opOverviewCategories, tenantID, collectRows(&out, 0, categorySummaryDest, nil),
+		`SELECT c.id, c.name, ct.name, e.name,
 		  (SELECT count(*) FROM category_contestants cc WHERE cc.tenant_id = $1 AND cc.category_id = c.id),
 		  coalesce((SELECT x.step FROM category_certifications x WHERE x.tenant_id = $1 AND x.category_id = c.id
 		      AND x.step <> 'JUDGE' AND x.revoked_at IS NULL

@@ -40,6 +40,12 @@ var (
 	opSettingsDelete = db.Op{Name: "settings.delete", Class: db.Simple}
 )
 
+// settingDest lists st's fields in the order key, value, scope, updated_at.
+func settingDest(st *Setting) []any { return []any{&st.Key, &st.Value, &st.Scope, &st.UpdatedAt} }
+
+// utc makes the time UTC: pgx gives local time; the API speaks UTC.
+func (st *Setting) utc() { st.UpdatedAt = st.UpdatedAt.UTC() }
+
 // settingScope is the SQL of the scope column: a row of no tenant is global.
 const settingScope = `CASE WHEN tenant_id IS NULL THEN 'global' ELSE 'tenant' END`
 
@@ -61,8 +67,8 @@ func (s *Store) GetSetting(ctx context.Context, tenantID, key string) (Setting, 
 		`SELECT key, value, `+settingScope+`, updated_at FROM system_settings
 		WHERE (tenant_id = $1 OR tenant_id IS NULL) AND key = $2
 		ORDER BY tenant_id NULLS LAST LIMIT 1`,
-		[]any{tenantID, key}, &st.Key, &st.Value, &st.Scope, &st.UpdatedAt)
-	st.UpdatedAt = st.UpdatedAt.UTC() // pgx gives local time; the API speaks UTC
+		[]any{tenantID, key}, settingDest(&st)...)
+	st.utc()
 	return st, err
 }
 
@@ -75,18 +81,8 @@ func (s *Store) ListSettings(ctx context.Context, tenantID string, f SettingFilt
 		value = string(f.Value)
 	}
 	var list []Setting
-	err := s.db.Query(ctx, opSettingsList, tenantID, func(rows pgx.Rows) error {
-		list = make([]Setting, 0, f.Limit)
-		for rows.Next() {
-			var st Setting
-			if err := rows.Scan(&st.Key, &st.Value, &st.Scope, &st.UpdatedAt); err != nil {
-				return err
-			}
-			st.UpdatedAt = st.UpdatedAt.UTC()
-			list = append(list, st)
-		}
-		return rows.Err()
-	}, `SELECT key, value, scope, updated_at FROM (
+	err := s.db.Query(ctx, opSettingsList, tenantID, collectRows(&list, f.Limit, settingDest, (*Setting).utc),
+		`SELECT key, value, scope, updated_at FROM (
 			SELECT DISTINCT ON (key) key, value, `+settingScope+` AS scope, updated_at
 			FROM system_settings
 			WHERE (tenant_id = $1 OR tenant_id IS NULL) AND key > $2
@@ -147,7 +143,7 @@ func (s *Store) PutSetting(ctx context.Context, tenantID string, a Actor, key st
 			if updated && !existed {
 				return errSettingRace
 			}
-			st.UpdatedAt = st.UpdatedAt.UTC()
+			st.utc()
 			// before is nil (JSON null) when the setting is new.
 			return audit(tx, owner, a, "setting.updated", "setting", id,
 				map[string]any{"key": key, "scope": st.Scope, "before": before, "after": st.Value})

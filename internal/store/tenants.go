@@ -50,9 +50,11 @@ var (
 	opTenantsUpdate = db.Op{Name: "tenants.update", Class: db.Simple}
 )
 
+func (t *Tenant) utc() { t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC() }
+
 func scanTenant(row pgx.Row, t *Tenant) error {
-	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.Active, &t.ScoringType, &t.Settings, &t.CreatedAt, &t.UpdatedAt)
-	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	err := row.Scan(tenantDest(t)...)
+	t.utc()
 	return err
 }
 
@@ -61,7 +63,7 @@ func (s *Store) TenantBySlug(ctx context.Context, slug string) (Tenant, error) {
 	var t Tenant
 	err := s.db.QueryRow(ctx, opTenantsBySlug, "", `SELECT `+tenantColumns+` FROM tenants WHERE slug = $1`,
 		[]any{slug}, tenantDest(&t)...)
-	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	t.utc()
 	return t, err
 }
 
@@ -70,10 +72,11 @@ func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
 	var t Tenant
 	err := s.db.QueryRow(ctx, opTenantsGet, "", `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`,
 		[]any{id}, tenantDest(&t)...)
-	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	t.utc()
 	return t, err
 }
 
+// tenantDest lists t's fields in the order of tenantColumns.
 func tenantDest(t *Tenant) []any {
 	return []any{&t.ID, &t.Slug, &t.Name, &t.Active, &t.ScoringType, &t.Settings, &t.CreatedAt, &t.UpdatedAt}
 }
@@ -86,17 +89,8 @@ func (s *Store) ListTenants(ctx context.Context, f TenantFilter) ([]Tenant, erro
 		search = "%" + escapeLike(f.Search) + "%"
 	}
 	var out []Tenant
-	err := s.db.Query(ctx, opTenantsList, "", func(rows pgx.Rows) error {
-		out = make([]Tenant, 0, f.Limit)
-		for rows.Next() {
-			var t Tenant
-			if err := scanTenant(rows, &t); err != nil {
-				return err
-			}
-			out = append(out, t)
-		}
-		return rows.Err()
-	}, `SELECT `+tenantColumns+` FROM tenants
+	err := s.db.Query(ctx, opTenantsList, "", collectRows(&out, f.Limit, tenantDest, (*Tenant).utc),
+		`SELECT `+tenantColumns+` FROM tenants
 		WHERE slug > $1
 		  AND ($2::boolean IS NULL OR active = $2)
 		  AND ($3::text IS NULL OR slug ILIKE $3 OR name ILIKE $3)

@@ -76,9 +76,11 @@ func userDest(u *User) []any {
 	return []any{&u.ID, &u.TenantID, &u.Email, &u.Name, &u.Role, &u.Active, &u.JudgeID, &u.CreatedAt, &u.UpdatedAt}
 }
 
+func (u *User) utc() { u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC() }
+
 func scanUser(row pgx.Row, u *User) error {
 	err := row.Scan(userDest(u)...)
-	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	u.utc()
 	return err
 }
 
@@ -103,7 +105,7 @@ func (s *Store) Login(ctx context.Context, tenantSlug, email, password string, t
 		FROM tenants t JOIN `+userFrom+` ON u.tenant_id = t.id
 		WHERE t.slug = $1 AND u.email = $2`,
 		[]any{tenantSlug, email}, append(userDest(&u), &hash, &tenantActive)...)
-	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	u.utc()
 	if errors.Is(err, db.ErrNotFound) {
 		// Spend the same time as a real check, so that response times do not reveal which emails exist.
 		_, _ = auth.CheckPassword(auth.DummyHash(), password)
@@ -145,7 +147,7 @@ func (s *Store) UserByEmail(ctx context.Context, tenantID, email string) (User, 
 	err := s.db.QueryRow(ctx, opUsersByEmail, tenantID,
 		`SELECT `+userColumns+` FROM `+userFrom+` WHERE u.tenant_id = $1 AND u.email = $2`,
 		[]any{tenantID, email}, userDest(&u)...)
-	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	u.utc()
 	return u, err
 }
 
@@ -199,7 +201,7 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string) (User, error) 
 	err := s.db.QueryRow(ctx, opUsersGet, tenantID,
 		`SELECT `+userColumns+` FROM `+userFrom+` WHERE u.tenant_id = $1 AND u.id = $2`,
 		[]any{tenantID, id}, userDest(&u)...)
-	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	u.utc()
 	return u, err
 }
 
@@ -211,17 +213,8 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, f UserFilter) ([
 		search = "%" + escapeLike(f.Search) + "%"
 	}
 	var out []User
-	err := s.db.Query(ctx, opUsersList, tenantID, func(rows pgx.Rows) error {
-		out = make([]User, 0, f.Limit)
-		for rows.Next() {
-			var u User
-			if err := scanUser(rows, &u); err != nil {
-				return err
-			}
-			out = append(out, u)
-		}
-		return rows.Err()
-	}, `SELECT `+userColumns+` FROM `+userFrom+`
+	err := s.db.Query(ctx, opUsersList, tenantID, collectRows(&out, f.Limit, userDest, (*User).utc),
+		`SELECT `+userColumns+` FROM `+userFrom+`
 		WHERE u.tenant_id = $1 AND u.email > $2
 		  AND ($3::text IS NULL OR u.role = $3)
 		  AND ($4::boolean IS NULL OR u.active = $4)
