@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -57,6 +58,11 @@ type sheetData struct {
 	// so that two judges sharing a tablet never mix their rows.
 	Queue  string
 	Config string // JSON for the script
+	// MaxTotal is the most a row can total: the criteria's maxima, or the category's score cap when
+	// that is lower (CapBinds). A cap above what the criteria allow is not shown: "18 / 1000" on a
+	// sheet whose rows reach 20 misleads a judge about the scale.
+	MaxTotal string
+	CapBinds bool
 }
 
 type sheetRow struct {
@@ -114,6 +120,7 @@ func (a *App) scoresheetPage(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Rows = append(d.Rows, row)
 	}
+	d.MaxTotal, d.CapBinds = maxTotal(sheet)
 	cfg, err := json.Marshal(map[string]any{
 		"category": sheet.CategoryID, "categoryName": sheet.CategoryName, "queue": d.Queue,
 		"cap": sheet.ScoreCap, "certified": sheet.Certified, "zone": a.zone.String(),
@@ -126,6 +133,22 @@ func (a *App) scoresheetPage(w http.ResponseWriter, r *http.Request) {
 	pg.Title = sheet.CategoryName + ": scoresheet"
 	pg.Data = d
 	a.render(w, r, http.StatusOK, "scoresheet", pg)
+}
+
+// maxTotal is the most a row of sheet can total, and whether the score cap is what limits it.
+func maxTotal(sheet store.Scoresheet) (string, bool) {
+	var sum float64
+	for _, c := range sheet.Criteria {
+		f, _ := c.MaxScore.Float64()
+		sum += f
+	}
+	sum = math.Round(sum*100) / 100 // scores have two decimals; drop the float sum's noise
+	if sheet.ScoreCap != nil {
+		if limit, err := sheet.ScoreCap.Float64(); err == nil && limit < sum {
+			return trimDecimal(sheet.ScoreCap.String()), true
+		}
+	}
+	return strconv.FormatFloat(sum, 'f', -1, 64), false
 }
 
 // trimDecimal writes 9.50 as 9.5 and 10.00 as 10, as a judge would type them.
