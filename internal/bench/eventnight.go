@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/db"
-	"github.com/eventmanager/eventmanager/internal/pglisten"
+	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/google/uuid"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
@@ -382,10 +382,7 @@ func runEventNight(ctx context.Context, o Options, start func(url string) (strin
 	defer stop()
 	r, err := RunEventNight(ctx, base, EventNightOptions{Writers: f.Writers, AdminToken: f.AdminToken, Boards: o.Boards,
 		Duration: o.Duration, ServerPID: pid, Listeners: func(ctx context.Context) (int, error) {
-			var n int
-			err := pool.QueryRow(ctx, opEventNightListeners, "", `SELECT count(*) FROM pg_stat_activity
-				WHERE datname = current_database() AND application_name = $1`, []any{pglisten.ApplicationName}, &n)
-			return n, err
+			return health.CountListeners(ctx, pool)
 		}})
 	if err != nil {
 		return r, err
@@ -393,5 +390,3 @@ func runEventNight(ctx context.Context, o Options, start func(url string) (strin
 	fmt.Fprintln(o.Stdout, "\n"+r.Verdict())
 	return r, WriteEventNightJSON(filepath.Join(o.Out, "bench-event-night.json"), r)
 }
-
-var opEventNightListeners = db.Op{Name: "bench.listeners", Class: db.Simple}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/eventmanager/eventmanager/internal/cli"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
+	"github.com/eventmanager/eventmanager/internal/testproc"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
@@ -80,7 +81,7 @@ func TestWrongPasswordNeverPrinted(t *testing.T) {
 	dbtest.NewDatabase(t)
 	const secret = "Sup3r-Secret-Passw0rd"
 	url := srv.TCPURL("postgres", "postgres", secret) + "&connect_timeout=1&pool_timeout=1"
-	code, stdout, stderr := run(t, map[string]string{"DATABASE_URL": url, "DB_STARTUP_WAIT": "1s", "PORT": strconv.Itoa(freePort(t))}, "serve")
+	code, stdout, stderr := run(t, map[string]string{"DATABASE_URL": url, "DB_STARTUP_WAIT": "1s", "PORT": strconv.Itoa(testproc.FreePort(t))}, "serve")
 	require.Equal(t, 1, code, stderr)
 	require.Contains(t, stderr, "not reachable")
 	require.Contains(t, stderr, "***")
@@ -89,11 +90,11 @@ func TestWrongPasswordNeverPrinted(t *testing.T) {
 
 func TestServeGivesUpOnUnreachableDatabase(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
+	port := testproc.FreePort(t)
 	start := time.Now()
 	code, _, stderr := run(t, map[string]string{
 		"DATABASE_URL":    "postgresql://u:pw@127.0.0.1:" + strconv.Itoa(port) + "/x?connect_timeout=1",
-		"DB_STARTUP_WAIT": "2s", "PORT": strconv.Itoa(freePort(t)),
+		"DB_STARTUP_WAIT": "2s", "PORT": strconv.Itoa(testproc.FreePort(t)),
 	}, "serve")
 	require.Equal(t, 1, code)
 	require.Less(t, time.Since(start), 5*time.Second)
@@ -220,12 +221,4 @@ func TestShutdownLetsSlowRequestFinish(t *testing.T) {
 	require.NoError(t, <-done)
 	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
 	require.Error(t, err, "the listener is closed after shutdown")
-}
-
-// freePort returns a loopback port with nothing listening on it.
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -3,9 +3,7 @@ package cli
 import (
 	"context"
 	"log/slog"
-	"net/url"
 	"os"
-	"strings"
 
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
@@ -20,25 +18,6 @@ func instanceName(settings config.Database) string {
 		host = "unknown"
 	}
 	return health.InstanceName(host, os.Getpid(), int(settings.ConnectionLimit), settings.PgBouncer)
-}
-
-// withApplicationName sets application_name in a connection string (URL or keyword/value form)
-// unless it sets one already, for the connections opened outside the pool (the listener).
-func withApplicationName(connString, name string) string {
-	if strings.Contains(connString, "application_name") {
-		return connString
-	}
-	if u, err := url.Parse(connString); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		// Not url.Values.Encode: it writes spaces as "+", which pgx reads literally.
-		v := "application_name=" + strings.ReplaceAll(url.QueryEscape(name), "+", "%20")
-		if u.RawQuery == "" {
-			u.RawQuery = v
-		} else {
-			u.RawQuery += "&" + v
-		}
-		return u.String()
-	}
-	return connString + " application_name='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(name) + "'"
 }
 
 // warnConnectionBudget warns when this instance's pool, added to those of the instances already

@@ -14,6 +14,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/bouncertest"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/health"
+	"github.com/eventmanager/eventmanager/internal/testproc"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
@@ -31,9 +32,9 @@ func startServeProcess(t *testing.T, dbURL string, env ...string) *serveProcess 
 	p := &serveProcess{log: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(os.Args[0], "serve", "--no-migrate")
 	p.cmd.Env = append(append(os.Environ(), subprocessEnv+"=1", "DATABASE_URL="+dbURL,
-		"PORT="+strconv.Itoa(freePort(t)), "LOG_FORMAT=text"), env...)
+		"PORT="+strconv.Itoa(testproc.FreePort(t)), "LOG_FORMAT=text"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p.cmd.SysProcAttr = testproc.SysProcAttr()
 	require.NoError(t, p.cmd.Start())
 	go func() { _ = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(p.stop)
@@ -95,6 +96,11 @@ func TestDoctorShowsLiveInstancesAndServeWarnsPastTheBudget(t *testing.T) {
 	for i, p := range []*serveProcess{a, b} {
 		require.Contains(t, strings.Join(c.Items, "\n"), "pid "+strconv.Itoa(p.cmd.Process.Pid)+": connection_limit "+strconv.Itoa(first), i)
 	}
+	// Each instance has one listening connection, named for the instance and counted as such.
+	var listeners int
+	require.NoError(t, admin.QueryRow(ctx, `SELECT count(*)::int FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name LIKE 'eventmanager/%/listener'`).Scan(&listeners))
+	require.Equal(t, 2, listeners)
 
 	over := startServeProcess(t, limit(third))
 	require.Contains(t, over.log.String(), "connection budget exceeded")
@@ -124,8 +130,11 @@ func TestInstanceNameRoundTrip(t *testing.T) {
 	in, ok := health.ParseInstanceName(name)
 	require.True(t, ok)
 	require.Equal(t, health.Instance{Name: name, Host: "web-1.example.org", PID: 4242, ConnectionLimit: 12}, in)
+	listener, ok := health.ParseInstanceName(health.ListenerName(name))
+	require.True(t, ok)
+	require.Equal(t, in, listener, "the listener's connection belongs to its instance")
 	long := health.InstanceName(strings.Repeat("h", 100), 4194304, 10000, true)
-	require.LessOrEqual(t, len(long), 63)
+	require.LessOrEqual(t, len(health.ListenerName(long)), 63)
 	in, ok = health.ParseInstanceName(long)
 	require.True(t, ok)
 	require.Equal(t, 4194304, in.PID)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eventmanager/eventmanager/internal/dbtest"
+	"github.com/eventmanager/eventmanager/internal/testproc"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,7 +23,7 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	require.Contains(t, body, "eventmanager_db_pool_")
 	require.Equal(t, 0, s.shutdown(t), s.stderr.String())
 
-	metricsPort := freePort(t)
+	metricsPort := testproc.FreePort(t)
 	vars["METRICS_ADDR"] = "127.0.0.1:" + strconv.Itoa(metricsPort)
 	s = startServing(t, vars)
 	require.Eventually(t, func() bool { return strings.Contains(s.stderr.String(), "listener=metrics") }, time.Minute, 20*time.Millisecond)

@@ -16,6 +16,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
 	"github.com/eventmanager/eventmanager/internal/localpg"
+	"github.com/eventmanager/eventmanager/internal/testproc"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
@@ -33,7 +34,7 @@ type serving struct {
 func startServing(t *testing.T, vars map[string]string, args ...string) *serving {
 	t.Helper()
 	ctx, stop := context.WithCancel(context.Background())
-	s := &serving{port: freePort(t), stdout: &syncBuffer{}, stderr: &syncBuffer{}, stop: stop, done: make(chan int, 1)}
+	s := &serving{port: testproc.FreePort(t), stdout: &syncBuffer{}, stderr: &syncBuffer{}, stop: stop, done: make(chan int, 1)}
 	all := map[string]string{"PORT": strconv.Itoa(s.port), "LOG_FORMAT": "text"}
 	for k, v := range vars {
 		all[k] = v

@@ -169,7 +169,8 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 	registry.MustRegister(metrics.NewDatabaseCollector(checker, metrics.DatabaseCollectTimeout, metrics.DatabaseMaxAge))
 	// One listening connection per instance, outside the pool, for every NOTIFY consumer. It
 	// carries the instance's name too, so that an idle instance still shows in pg_stat_activity.
-	listener := pglisten.New(withApplicationName(database.direct, name), log)
+	listener := pglisten.New(database.direct, log)
+	listener.AppName = health.ListenerName(name)
 	limits, closeLimits, err := startRateLimits(ctx, cfg, st, listener, registry, log)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/eventmanager/eventmanager/internal/db"
+	"github.com/eventmanager/eventmanager/internal/pglisten"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -20,6 +21,14 @@ const maxApplicationName = 63
 // is made of PgBouncer's clients, not of server connections.
 const bouncerMark = "p"
 
+// listenerMark ends the application_name of an instance's listening connection (pglisten): the
+// instance's name, so that an idle instance still shows, and this mark, so that the listeners
+// can be counted.
+const listenerMark = "/listener"
+
+// ListenerName is the application_name of the listening connection of the instance named instance.
+func ListenerName(instance string) string { return instance + listenerMark }
+
 // InstanceName is the application_name a serve instance gives its connections, so that every
 // instance can see the others in pg_stat_activity: eventmanager/<host>/<pid>/<connection_limit>,
 // with a "p" after the limit behind PgBouncer. The host is shortened to keep the name within
@@ -30,7 +39,7 @@ func InstanceName(host string, pid, connectionLimit int, behindPgBouncer bool) s
 		tail += bouncerMark
 	}
 	host = strings.ReplaceAll(host, "/", "_")
-	if room := maxApplicationName - len(instancePrefix) - len(tail); len(host) > room {
+	if room := maxApplicationName - len(instancePrefix) - len(tail) - len(listenerMark); len(host) > room {
 		host = host[:max(room, 0)]
 	}
 	return instancePrefix + host + tail
@@ -48,8 +57,10 @@ type Instance struct {
 	Connections int  `json:"connections"` // server connections under its name now
 }
 
-// ParseInstanceName reads an InstanceName back; ok is false for any other application_name.
+// ParseInstanceName reads an InstanceName, or its ListenerName, back; ok is false for any other
+// application_name.
 func ParseInstanceName(name string) (in Instance, ok bool) {
+	name = strings.TrimSuffix(name, listenerMark)
 	rest, found := strings.CutPrefix(name, instancePrefix)
 	if !found {
 		return Instance{}, false
@@ -82,10 +93,17 @@ func LiveInstances(ctx context.Context, d *db.DB) ([]Instance, error) {
 			if err := rows.Scan(&name, &n); err != nil {
 				return err
 			}
-			if in, ok := ParseInstanceName(name); ok {
-				in.Connections = n
-				out = append(out, in)
+			in, ok := ParseInstanceName(name)
+			if !ok {
+				continue
 			}
+			// The listener's row and the pool's row are one instance (sorted: adjacent).
+			if last := len(out) - 1; last >= 0 && out[last].Name == in.Name {
+				out[last].Connections += n
+				continue
+			}
+			in.Connections = n
+			out = append(out, in)
 		}
 		return rows.Err()
 	}, `SELECT application_name, count(*)::int FROM pg_stat_activity
@@ -94,6 +112,18 @@ func LiveInstances(ctx context.Context, d *db.DB) ([]Instance, error) {
 		GROUP BY application_name ORDER BY application_name`)
 	return out, err
 }
+
+// CountListeners counts the listening connections (pglisten) to this database: those of serve
+// instances and those a listener names by default.
+func CountListeners(ctx context.Context, d *db.DB) (int, error) {
+	var n int
+	err := d.QueryRow(ctx, opListeners, "", `SELECT count(*)::int FROM pg_stat_activity
+		WHERE datname = current_database() AND (application_name = $1 OR application_name LIKE $2)`,
+		[]any{pglisten.ApplicationName, instancePrefix + "%" + listenerMark}, &n)
+	return n, err
+}
+
+var opListeners = db.Op{Name: "health.listeners", Class: db.Simple}
 
 // ConnectionBudget is what all instances together may hold: 80 % of max_connections minus the
 // superuser's reserve (the runbook's rule, RecommendedConnectionLimit for one instance).

@@ -5,6 +5,7 @@
 package pglisten
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -41,6 +42,9 @@ type Listener struct {
 	MinBackoff, MaxBackoff time.Duration
 	// PingEvery is how long the connection may stay silent before it is checked.
 	PingEvery time.Duration
+	// AppName is the connection's application_name (ApplicationName when empty), unless the
+	// connection string names one.
+	AppName string
 }
 
 // New returns a listener without channels. connString must reach PostgreSQL directly
@@ -121,7 +125,7 @@ func (l *Listener) session(ctx context.Context) error {
 		return err
 	}
 	if cfg.RuntimeParams["application_name"] == "" {
-		cfg.RuntimeParams["application_name"] = ApplicationName
+		cfg.RuntimeParams["application_name"] = cmp.Or(l.AppName, ApplicationName)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, err := pgx.ConnectConfig(cctx, cfg)
