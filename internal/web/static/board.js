@@ -199,8 +199,6 @@ async function refresh() {
     if (cert.ok) state.certification = cert.data;
     if (ded.ok) state.deductions = ded.data.data;
     draw();
-// The devices' "last contact" ages while nothing happens.
-setInterval(drawJudges, 5000);
     root.dataset.refreshed = String(Number(root.dataset.refreshed || 0) + 1);
   } catch (e) {
     setBanner(false, 'Could not reach the server; retrying.');
