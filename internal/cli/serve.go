@@ -193,7 +193,7 @@ func runServe(ctx context.Context, cfg config.Config, opts serveOptions, log *sl
 		deps.Metrics = nil // on its own address only
 	}
 	srv := api.New(deps)
-	app, err := web.New(web.Deps{Store: st, Auth: srv, Logger: log, Live: true,
+	app, err := web.New(web.Deps{Store: st, Auth: srv, Logger: log, Live: true, Zone: cfg.TimeZone,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")})
 	if err != nil {
 		return err

@@ -91,6 +91,9 @@ type Config struct {
 	// AuthFailuresPerMinute is how many failed token checks a client address may make per minute
 	// (and in a burst) before it is answered 429 without a lookup (AUTH_FAILURES_PER_MINUTE, default 30).
 	AuthFailuresPerMinute int
+	// TimeZone is TIME_ZONE (an IANA name such as Europe/Paris), the venue's: the web app's pages
+	// show times in it. Default UTC.
+	TimeZone *time.Location
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES,
 	// comma-separated CIDRs or addresses; default none: the header is ignored).
 	TrustedProxies []netip.Prefix

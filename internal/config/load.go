@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // TIME_ZONE works where the system has no zone database
 )
 
 // Defaults of the settings Load reads. They are exported so that the CLI's help and
@@ -23,7 +24,7 @@ const (
 	DefaultSignInLinkTTL   = 15 * time.Minute
 	DefaultAuthCacheSize   = 10000
 	DefaultAuthCacheTTL    = 30 * time.Second
-	DefaultAuthFailures    = 30
+	DefaultAuthFailures    = 30 // failed token checks per address and minute: above a stale token, below a flood
 )
 
 // DefaultQueryTimeouts are the query class timeouts when no QUERY_TIMEOUT_* variable is set.
@@ -73,6 +74,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AuthCacheTTL:          l.duration("AUTH_CACHE_TTL", DefaultAuthCacheTTL, true),
 		AuthFailuresPerMinute: l.whole("AUTH_FAILURES_PER_MINUTE", DefaultAuthFailures, 1, 1_000_000),
 		TrustedProxies:        l.prefixes("TRUSTED_PROXIES"),
+		TimeZone:              l.timeZone("TIME_ZONE"),
 	}
 	if l.err != nil {
 		return Config{}, l.err
@@ -127,6 +129,20 @@ func (l *loader) get(name string) string {
 
 func (l *loader) fail(name, value, accepted string) {
 	l.err = &ParamError{Param: name, Value: value, Accepted: accepted}
+}
+
+// timeZone reads an IANA time zone name; empty is UTC.
+func (l *loader) timeZone(name string) *time.Location {
+	v := l.get(name)
+	if v == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(v)
+	if err != nil {
+		l.fail(name, v, "an IANA time zone name such as Europe/Paris or America/New_York")
+		return nil
+	}
+	return loc
 }
 
 func (l *loader) str(name, def string) string {

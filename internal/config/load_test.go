@@ -36,6 +36,7 @@ func TestLoadDefaults(t *testing.T) {
 		AuthCacheSize:         10000,
 		AuthCacheTTL:          30 * time.Second,
 		AuthFailuresPerMinute: 30,
+		TimeZone:              time.UTC,
 	}, c)
 	require.False(t, c.DatabaseSet)
 	require.False(t, c.DirectSet)
@@ -235,6 +236,19 @@ func TestLoadAuthSettings(t *testing.T) {
 		require.ErrorAs(t, err, &pe, name)
 		require.Equal(t, name, pe.Param)
 	}
+}
+
+// TIME_ZONE names the venue's zone for the web app's times; a name the zone database does not
+// know is refused at start-up.
+func TestLoadTimeZone(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"TIME_ZONE": "Europe/Paris"}))
+	require.NoError(t, err)
+	require.Equal(t, "Europe/Paris", c.TimeZone.String())
+	_, err = Load(env(map[string]string{"TIME_ZONE": "Mars/Olympus"}))
+	var pe *ParamError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, "TIME_ZONE", pe.Param)
 }
 
 func TestReplicaSettings(t *testing.T) {

@@ -17,7 +17,8 @@ const el = (tag, text, cls) => {
   return e;
 };
 const num = (s) => (s === null || s === undefined ? '' : String(Number(s)));
-const timeOf = (iso) => (iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false }) : '');
+// In the venue's time zone, as the server-rendered pages (named in the footer).
+const timeOf = (iso) => (iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: document.body.dataset.zone }) : '');
 
 async function api(method, path, body) {
   const res = await fetch(path, {

@@ -22,7 +22,7 @@ document.getElementById('judge-list').addEventListener('click', async (e) => {
     button.disabled = false;
     if (!r.ok) { say(`No code: ${r.data.error ? r.data.error.message : r.status}`); return; }
     figure.querySelector('img').src = r.data.qr_url;
-    const until = new Date(r.data.expires_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
+    const until = new Date(r.data.expires_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: document.body.dataset.zone });
     const caption = figure.querySelector('figcaption');
     caption.replaceChildren();
     const link = document.createElement('a');
