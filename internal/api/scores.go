@@ -25,10 +25,7 @@ var errNotAJudge = &Error{Status: http.StatusForbidden, Code: "NOT_A_JUDGE",
 // onBehalf is true when an ADMIN acts for a judge. ORGANIZER and BOARD never score, even when a
 // judge record names them.
 func scoringJudge(p auth.Principal, requested string) (judgeID string, onBehalf bool, err error) {
-	ownJudge := ""
-	if p.Is(auth.Judge) {
-		ownJudge = p.JudgeID
-	}
+	ownJudge := p.JudgeID // set for JUDGE users only (store.SessionByHash)
 	switch {
 	case requested != "" && requested == ownJudge:
 		return requested, false, nil

@@ -160,7 +160,9 @@ func (s *Store) Authenticate(ctx context.Context, token string) (auth.Principal,
 }
 
 // SessionByHash is Authenticate for a token already hashed (auth.HashToken), with the session's
-// expiry, which an in-process cache of verified sessions must respect.
+// expiry, which an in-process cache of verified sessions must respect. Only a JUDGE user acts as
+// the judge a record links it to (Principal.JudgeID): a link of another role, made before the rule
+// existed, gives nothing.
 func (s *Store) SessionByHash(ctx context.Context, tokenHash []byte) (auth.Principal, time.Time, error) {
 	var (
 		p       auth.Principal
@@ -172,7 +174,7 @@ func (s *Store) SessionByHash(ctx context.Context, tokenHash []byte) (auth.Princ
 		FROM sessions s
 		JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
 		JOIN tenants t ON t.id = u.tenant_id
-		LEFT JOIN judges j ON j.tenant_id = u.tenant_id AND j.user_id = u.id
+		LEFT JOIN judges j ON j.tenant_id = u.tenant_id AND j.user_id = u.id AND u.role = 'JUDGE'
 		WHERE s.token_hash = $1 AND s.expires_at > now() AND u.active AND t.active`,
 		[]any{tokenHash}, &p.UserID, &p.TenantID, &p.Role, &p.Email, &p.Name, &judgeID, &expires)
 	if judgeID != nil {
