@@ -41,17 +41,13 @@ func (s *Server) createAudienceLink(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if r.ContentLength != 0 {
-		var req struct{}
-		if err := decodeJSON(w, r, &req); err != nil {
-			return err
-		}
+	if err := decodeOptionalJSON(w, r, &struct{}{}); err != nil { // no body is needed; {} is accepted
+		return err
 	}
 	l, err := s.store.CreateAudienceLink(r.Context(), principal(r.Context()).TenantID, s.actor(r), sc)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, audienceLinkResponse{AudienceLink: l,
 		URL: s.linkAddress(r, AudienceLinkPath, l.Secret), QRURL: qrAddress("audience-links", l.ID, l.Secret)})
 	return nil
@@ -103,7 +99,7 @@ func (s *Server) audienceLinkQR(w http.ResponseWriter, r *http.Request) error {
 // audienceToken reads ?token=; anything but a token's shape is not found.
 func audienceToken(r *http.Request) (string, error) {
 	t := r.URL.Query().Get("token")
-	if len(t) != auth.TokenLen || !strings.HasPrefix(t, auth.TokenPrefix) {
+	if !auth.LooksLikeToken(t) {
 		return "", errNotFound
 	}
 	return t, nil
@@ -121,7 +117,6 @@ func (s *Server) audienceView(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	writeJSON(w, http.StatusOK, v)
 	return nil

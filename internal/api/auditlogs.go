@@ -44,18 +44,11 @@ func auditFilter(r *http.Request, f *store.AuditFilter) error {
 		}
 		*p.dst = v
 	}
-	for _, p := range []struct {
-		name string
-		dst  *string
-	}{{"entity_id", &f.EntityID}, {"actor", &f.ActorID}} {
-		v := q.Get(p.name)
-		if v == "" {
-			continue
-		}
-		if !isUUID(v) {
-			return invalid(p.name, "must be a UUID")
-		}
-		*p.dst = v
+	if f.EntityID, err = uuidQuery(r, "entity_id"); err != nil {
+		return err
+	}
+	if f.ActorID, err = uuidQuery(r, "actor"); err != nil {
+		return err
 	}
 	if f.From, err = queryTime(q.Get("from"), "from"); err != nil {
 		return err

@@ -3,8 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-
-	"github.com/eventmanager/eventmanager/internal/auth"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -24,18 +22,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, sess)
 	return nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	token, _ := requestToken(r) // the bearer token, or the web app's cookie
-	if err := s.store.Logout(r.Context(), principal(r.Context()).TenantID, token); err != nil {
+	if err := s.SignOut(r, principal(r.Context()).TenantID, token); err != nil {
 		return err
 	}
-	// At once here; other instances drop it on the notification.
-	s.sessions.Forget(auth.HashToken(token))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

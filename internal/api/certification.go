@@ -8,7 +8,6 @@ import (
 
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/store"
-	"github.com/google/uuid"
 )
 
 // stepRoles says which role takes each step after JUDGE (the JUDGE step is taken by a user linked
@@ -97,7 +96,7 @@ func (s *Server) revokeCertification(w http.ResponseWriter, r *http.Request) err
 		}
 	}
 	if req.JudgeID != "" {
-		if _, err := uuid.Parse(req.JudgeID); err != nil || len(req.JudgeID) != 36 {
+		if !isUUID(req.JudgeID) {
 			return invalid("judge_id", "must be a UUID")
 		}
 		if req.Step != "" && req.Step != store.StepJudge {

@@ -73,8 +73,8 @@ func (s *Server) SignIn(w http.ResponseWriter, r *http.Request, tenant, email, p
 	return sess, nil
 }
 
-// SignOut ends the session of token (the web app's sign-out), at once on this instance's session
-// cache as the JSON sign-out does.
+// SignOut ends the session of token (the JSON sign-out and the web app's): in the database, and at
+// once in this instance's session cache (the others drop it on the notification).
 func (s *Server) SignOut(r *http.Request, tenantID, token string) error {
 	if err := s.store.Logout(r.Context(), tenantID, token); err != nil {
 		return err

@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/eventmanager/eventmanager/internal/store"
-	"github.com/google/uuid"
 )
 
 func (s *Server) listDeductions(w http.ResponseWriter, r *http.Request) error {
@@ -43,7 +42,7 @@ func (s *Server) createDeduction(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	if _, err := uuid.Parse(req.ContestantID); err != nil || len(req.ContestantID) != 36 {
+	if !isUUID(req.ContestantID) {
 		return invalid("contestant_id", "must be a UUID")
 	}
 	if len(req.Amount) == 0 || string(req.Amount) == "null" {

@@ -38,7 +38,7 @@ func qrAddress(collection, id, secret string) string {
 // cannot draw the code without it.
 func qrSecret(r *http.Request) (string, error) {
 	secret := r.URL.Query().Get("secret")
-	if len(secret) != auth.TokenLen {
+	if !auth.LooksLikeToken(secret) {
 		return "", invalid("secret", "is required: the secret returned when the link was created")
 	}
 	return secret, nil
@@ -51,7 +51,6 @@ func writeQR(w http.ResponseWriter, address string) error {
 		return err
 	}
 	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(png)
 	return nil
 }

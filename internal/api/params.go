@@ -22,7 +22,7 @@ const maxFilterJSON = 2 << 10
 // pathID reads a UUID path parameter; a malformed one cannot name a resource.
 func pathID(r *http.Request, name string) (string, error) {
 	id := r.PathValue(name)
-	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+	if !isUUID(id) {
 		return "", badRequest("INVALID_ID", name, "must be a UUID")
 	}
 	return id, nil

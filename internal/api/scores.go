@@ -12,7 +12,6 @@ import (
 
 	"github.com/eventmanager/eventmanager/internal/auth"
 	"github.com/eventmanager/eventmanager/internal/store"
-	"github.com/google/uuid"
 )
 
 const maxScoresPerRequest = 500
@@ -34,7 +33,7 @@ func scoringJudge(p auth.Principal, requested string) (judgeID string, onBehalf 
 			return "", false, &Error{Status: http.StatusForbidden, Code: "FORBIDDEN", Field: "judge_id",
 				Message: "only an ADMIN may act for another judge"}
 		}
-		if _, perr := uuid.Parse(requested); perr != nil || len(requested) != 36 {
+		if !isUUID(requested) {
 			return "", false, invalid("judge_id", "must be a UUID")
 		}
 		return requested, true, nil
@@ -110,10 +109,10 @@ func (req scoresRequest) validate() ([]store.ScoreInput, error) {
 	seen := make(map[[2]string]int, len(req.Scores))
 	for i, c := range req.Scores {
 		field := func(name string) string { return fmt.Sprintf("scores[%d].%s", i, name) }
-		if _, err := uuid.Parse(c.ContestantID); err != nil || len(c.ContestantID) != 36 {
+		if !isUUID(c.ContestantID) {
 			return nil, invalid(field("contestant_id"), "must be a UUID")
 		}
-		if _, err := uuid.Parse(c.CriterionID); err != nil || len(c.CriterionID) != 36 {
+		if !isUUID(c.CriterionID) {
 			return nil, invalid(field("criterion_id"), "must be a UUID")
 		}
 		if len(c.Score) == 0 || string(c.Score) == "null" {

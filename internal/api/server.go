@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/db"
 	"github.com/eventmanager/eventmanager/internal/health"
 	"github.com/eventmanager/eventmanager/internal/metrics"
@@ -39,7 +40,7 @@ type Deps struct {
 	// Sessions caches verified tokens; nil checks every token in the database.
 	Sessions *sessioncache.Cache
 	// TokenFailures limits failed token checks per client address; nil allows
-	// ratelimit.DefaultFailuresPerMinute, counted in process.
+	// config.DefaultAuthFailures, counted in process.
 	TokenFailures *ratelimit.Failures
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES).
 	TrustedProxies []netip.Prefix
@@ -57,7 +58,7 @@ type Server struct {
 	// limitsWarned is when the last "rate limits unavailable" warning was logged (UnixNano).
 	limitsWarned   atomic.Int64
 	limited        map[string]bool // route patterns under rate limits, for the admin API's validation
-	patterns       []string        // every route pattern, in registration order
+	patterns       []string        // every route pattern, in registration order (tests walk them)
 	live           *liveState
 	sessions       *sessioncache.Cache
 	tokenFailures  *ratelimit.Failures
@@ -87,7 +88,7 @@ func New(d Deps) *Server {
 		s.sessions = sessioncache.New(d.Store, sessioncache.Options{})
 	}
 	if s.tokenFailures == nil {
-		s.tokenFailures = ratelimit.NewFailures(ratelimit.NewMemory(nil), ratelimit.DefaultFailuresPerMinute)
+		s.tokenFailures = ratelimit.NewFailures(ratelimit.NewMemory(nil), config.DefaultAuthFailures)
 	}
 	s.routes()
 	return s

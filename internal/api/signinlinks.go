@@ -25,19 +25,14 @@ func (s *Server) createSignInLink(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	// No body is needed; an empty object is accepted.
-	if r.ContentLength != 0 {
-		var req struct{}
-		if err := decodeJSON(w, r, &req); err != nil {
-			return err
-		}
+	if err := decodeOptionalJSON(w, r, &struct{}{}); err != nil { // no body is needed; {} is accepted
+		return err
 	}
 	p := principal(r.Context())
 	l, err := s.store.CreateSignInLink(r.Context(), p.TenantID, s.actor(r), judgeID, s.live.SignInLinkTTL)
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, signInLinkResponse{SignInLink: l,
 		URL: s.linkAddress(r, SignInLinkPath, l.Secret), QRURL: qrAddress("sign-in-links", l.ID, l.Secret)})
 	return nil
@@ -101,7 +96,6 @@ func (s *Server) exchangeSignInLink(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, sess)
 	return nil
 }
@@ -116,7 +110,7 @@ func (s *Server) SignInWithLink(w http.ResponseWriter, r *http.Request, token st
 	switch {
 	case token == "":
 		return store.Session{}, invalid("token", "is required")
-	case len(token) != auth.TokenLen || !strings.HasPrefix(token, auth.TokenPrefix):
+	case !auth.LooksLikeToken(token):
 		return store.Session{}, errSignInLinkInvalid
 	}
 	sess, err := s.store.ExchangeSignInLink(r.Context(), token,

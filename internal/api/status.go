@@ -89,7 +89,6 @@ func (d *statusData) serve(w http.ResponseWriter, r *http.Request) error {
 	if s.httpMetrics != nil {
 		snap.Requests = s.httpMetrics.Totals()
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, snap)
 	return nil
 }

@@ -97,7 +97,6 @@ func (s *Server) createTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, createdTenant{Tenant: t, Admin: admin, AdminPassword: password})
 	return nil
 }

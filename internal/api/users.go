@@ -110,7 +110,6 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if generated {
 		resp.Password = password
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, resp)
 	return nil
 }
@@ -222,7 +221,6 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, passwordResponse{Password: change.Password})
 	return nil
 }

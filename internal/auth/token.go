@@ -20,6 +20,10 @@ const TokenLen = len(TokenPrefix) + (tokenBytes*8+5)/6
 // maxBearerLen bounds what ParseBearer accepts, so an oversized header costs nothing further.
 const maxBearerLen = 200
 
+// LooksLikeToken reports whether s has the shape of a token NewToken returns (its prefix and
+// length): anything else is refused before a lookup.
+func LooksLikeToken(s string) bool { return len(s) == TokenLen && strings.HasPrefix(s, TokenPrefix) }
+
 // NewToken returns a new bearer token and its hash. Only the hash is stored: a stolen sessions
 // table then gives no working tokens, and a fast hash suffices because the token is random.
 func NewToken() (token string, hash []byte, err error) {
