@@ -69,6 +69,7 @@ var (
 	canRevokeCertification = Allow(SuperAdmin, Admin, Board)
 	canFollowStream        = Allow(SuperAdmin, Admin, Organizer, Board, TallyMaster, Auditor, Emcee, Judge)
 	canManageLinks         = Allow(SuperAdmin, Admin, Organizer)
+	canPresent             = Allow(SuperAdmin, Admin, Organizer, Board, Emcee)
 )
 
 // IsOperator reports whether r operates the whole platform (SUPER_ADMIN): other tenants, the rows
@@ -99,6 +100,10 @@ func CanFollowStream(r Role) bool { return canFollowStream(r) }
 
 // CanManageLinks reports whether r may create and revoke judges' sign-in links and audience links.
 func CanManageLinks(r Role) bool { return canManageLinks(r) }
+
+// CanPresent reports whether r may open the emcee's page: the running order and, once the board
+// has certified a category, its reveal.
+func CanPresent(r Role) bool { return canPresent(r) }
 
 // CanWriteCompetition reports whether r may create, change and delete the competition's
 // structure: events, contests, categories, criteria, contestants, judges and assignments.

@@ -157,8 +157,8 @@ func (d certDoc) state() CertificationState {
 	return st
 }
 
-// stepCertified reports whether a step after JUDGE stands.
-func (st CertificationState) stepCertified(step string) bool {
+// StepCertified reports whether a step after JUDGE stands (BOARD: results are final and may be announced).
+func (st CertificationState) StepCertified(step string) bool {
 	for _, s := range st.Steps {
 		if s.Step == step {
 			return s.Certified
@@ -187,7 +187,7 @@ func (st CertificationState) missingBefore(step string) string {
 			}
 			continue
 		}
-		if !st.stepCertified(s) {
+		if !st.StepCertified(s) {
 			return s
 		}
 	}
@@ -359,7 +359,7 @@ func checkCertify(st CertificationState, step, judgeID string) error {
 		}
 		return &RuleError{Kind: Forbidden, Code: "NOT_ASSIGNED", Message: "you are not assigned to this category"}
 	}
-	if st.stepCertified(step) {
+	if st.StepCertified(step) {
 		return alreadyCertified(step)
 	}
 	switch missing := st.missingBefore(step); {

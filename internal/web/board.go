@@ -8,12 +8,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-// boardRoles see a category's board: the people who run, tally, audit and approve it.
-var boardRoles = []auth.Role{auth.SuperAdmin, auth.Admin, auth.Organizer, auth.Board, auth.TallyMaster, auth.Auditor}
-
-// emceeRoles see the running order and, once the board has certified, the reveal.
-var emceeRoles = []auth.Role{auth.SuperAdmin, auth.Admin, auth.Organizer, auth.Board, auth.Emcee}
-
 type categoriesData struct {
 	Categories []store.CategorySummary
 	Board      bool
@@ -23,7 +17,7 @@ type categoriesData struct {
 
 func (a *App) categoriesPage(w http.ResponseWriter, r *http.Request) {
 	pg, p := pageFor(r, "Categories", "categories.js")
-	d := categoriesData{Board: p.Is(boardRoles...), Emcee: p.Is(emceeRoles...), Links: p.Is(linkRoles...)}
+	d := categoriesData{Board: auth.CanFollowProgress(p.Role), Emcee: auth.CanPresent(p.Role), Links: auth.CanManageLinks(p.Role)}
 	if !d.Board && !d.Emcee {
 		http.Redirect(w, r, homeFor(p), http.StatusSeeOther)
 		return
@@ -64,14 +58,14 @@ func (a *App) boardPage(w http.ResponseWriter, r *http.Request) {
 		a.renderError(w, r, http.StatusNotFound, "There is no such category.", "Go back to the list and pick one.")
 		return
 	}
-	if !p.Is(boardRoles...) {
+	if !auth.CanFollowProgress(p.Role) {
 		a.render(w, r, http.StatusForbidden, "error", page{Title: "Not for your role", User: &p,
 			Data: errorData{"The category board is for the tally master, the auditor, the board and the organisers.", "Go back to the start page."}})
 		return
 	}
 	st := boardState{Category: id, Role: p.Role, Live: a.live,
-		CanDeduct: p.Is(auth.SuperAdmin, auth.Admin, auth.TallyMaster),
-		CanRevoke: p.Is(auth.SuperAdmin, auth.Admin, auth.Board)}
+		CanDeduct: auth.CanWriteDeductions(p.Role),
+		CanRevoke: auth.CanRevokeCertification(p.Role)}
 	var err error
 	if st.Results, err = a.store.CategoryResults(r.Context(), p.TenantID, id, store.ResultsView{}); err != nil {
 		a.storeError(w, r, p, err)

@@ -24,16 +24,6 @@ type place struct {
 	Entries []store.ContestantResult
 }
 
-// boardCertified reports whether the BOARD step stands: results are final and may be announced.
-func boardCertified(st store.CertificationState) bool {
-	for _, s := range st.Steps {
-		if s.Step == store.StepBoard {
-			return s.Certified
-		}
-	}
-	return false
-}
-
 func (a *App) emceePage(w http.ResponseWriter, r *http.Request) {
 	pg, p := pageFor(r, "Emcee", "emcee.js")
 	id, ok := pathUUID(r)
@@ -41,7 +31,7 @@ func (a *App) emceePage(w http.ResponseWriter, r *http.Request) {
 		a.renderError(w, r, http.StatusNotFound, "There is no such category.", "Go back to the list and pick one.")
 		return
 	}
-	if !p.Is(emceeRoles...) {
+	if !auth.CanPresent(p.Role) {
 		a.render(w, r, http.StatusForbidden, "error", page{Title: "Not for your role", User: &p,
 			Data: errorData{"The emcee's view is for the emcee and the organisers.", "Go back to the start page."}})
 		return
@@ -57,7 +47,7 @@ func (a *App) emceePage(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, r, p, err)
 		return
 	}
-	if d.Certified = boardCertified(cert); d.Certified {
+	if d.Certified = cert.StepCertified(store.StepBoard); d.Certified {
 		res, err := a.store.CategoryResults(r.Context(), p.TenantID, id, store.ResultsView{})
 		if err != nil {
 			a.storeError(w, r, p, err)
@@ -157,7 +147,7 @@ func (a *App) contestantPage(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, err)
 			return
 		}
-		own := ownResult{Category: res.Name, Certified: boardCertified(cert)}
+		own := ownResult{Category: res.Name, Certified: cert.StepCertified(store.StepBoard)}
 		if own.Certified {
 			own.Of = len(res.Contestants)
 			for _, c := range res.Contestants {

@@ -7,9 +7,6 @@ import (
 	"github.com/eventmanager/eventmanager/internal/store"
 )
 
-// linkRoles hand out judges' sign-in QR codes, as the API allows.
-var linkRoles = []auth.Role{auth.SuperAdmin, auth.Admin, auth.Organizer}
-
 type linkData struct {
 	Token, Message string
 }
@@ -61,7 +58,7 @@ type judgesData struct {
 // judgesPage lists the judges with a button each that shows a fresh sign-in QR code.
 func (a *App) judgesPage(w http.ResponseWriter, r *http.Request) {
 	pg, p := pageFor(r, "Judges' sign-in", "judges.js")
-	if !p.Is(linkRoles...) {
+	if !auth.CanManageLinks(p.Role) {
 		a.render(w, r, http.StatusForbidden, "error", page{Title: "Not for your role", User: &p,
 			Data: errorData{"Judges' sign-in codes are handed out by the organisers.", "Go back to the start page."}})
 		return

@@ -90,7 +90,7 @@ func navFor(p auth.Principal) []navLink {
 	default:
 		out = append(out, navLink{"/categories", "Categories"})
 	}
-	if p.Is(linkRoles...) {
+	if auth.CanManageLinks(p.Role) {
 		out = append(out, navLink{"/judges", "Judges' sign-in"})
 	}
 	return out
