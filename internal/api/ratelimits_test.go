@@ -16,6 +16,7 @@ import (
 	"github.com/eventmanager/eventmanager/internal/bouncertest"
 	"github.com/eventmanager/eventmanager/internal/config"
 	"github.com/eventmanager/eventmanager/internal/dbtest"
+	"github.com/eventmanager/eventmanager/internal/pglisten"
 	"github.com/eventmanager/eventmanager/internal/ratelimit"
 	"github.com/eventmanager/eventmanager/internal/ratelimit/rules"
 	"github.com/eventmanager/eventmanager/internal/redistest"
@@ -333,7 +334,8 @@ func newLimitedInstanceVia(t *testing.T, mode bouncertest.Mode, url string, limi
 	listening := make(chan struct{}, 1)
 	e := newEnv(t, onDatabase(url), viaMode(mode), withDeps(func(e *env, d *api.Deps) {
 		cache := ratelimit.NewCache(e.store, time.Hour) // only a notification can refresh it within the test
-		l := ratelimit.NewListener(direct.ConnString, cache, log)
+		l := pglisten.New(direct.ConnString, log)
+		ratelimit.Listen(l, cache)
 		l.OnListen = func() {
 			select {
 			case listening <- struct{}{}:

@@ -212,7 +212,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		"write_share": strconv.FormatFloat(o.WriteShare, 'f', -1, 64), "connection_limit": strconv.Itoa(int(settings.ConnectionLimit)),
 		"pool_timeout": settings.PoolTimeout.String(), "target": o.Target, "scenarios": strings.Join(o.Scenarios, ","),
 		"driver": driver, "ceiling": "the endpoint's store call alone (its SQL and tenant setting in one pgx batch) on a db.DB with the server's pool settings, no HTTP, no token check",
-		"ceiling+token": "the ceiling after the token check the API makes (store.Authenticate): two round trips",
+		"ceiling+token": "the ceiling after the token check an uncached token costs (store.Authenticate): two round trips",
 	}}
 	if wrk != "" {
 		rep.Settings["wrk"] = WrkVersion(wrk)

@@ -36,7 +36,6 @@ var (
 type ConstraintError struct {
 	Kind       error
 	Constraint string
-	Column     string
 	Field      string
 }
 
@@ -51,7 +50,7 @@ func (e *ConstraintError) Error() string {
 func (e *ConstraintError) Unwrap() error { return e.Kind }
 
 func constraintError(kind error, pgErr *pgconn.PgError) *ConstraintError {
-	return &ConstraintError{Kind: kind, Constraint: pgErr.ConstraintName, Column: pgErr.ColumnName, Field: pgErr.ColumnName}
+	return &ConstraintError{Kind: kind, Constraint: pgErr.ConstraintName, Field: pgErr.ColumnName}
 }
 
 // queryError keeps the underlying cause for logs while matching one of our sentinel errors.

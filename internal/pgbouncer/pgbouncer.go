@@ -53,8 +53,6 @@ type Options struct {
 	Dir string
 	// PoolSize is default_pool_size: the most server connections PgBouncer opens. 0 means 20.
 	PoolSize int
-	// MaxClients is max_client_conn. 0 means 5000.
-	MaxClients int
 }
 
 // Process is one running pgbouncer.
@@ -83,12 +81,8 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	if p.poolSize <= 0 {
 		p.poolSize = 20
 	}
-	maxClients := opts.MaxClients
-	if maxClients <= 0 {
-		maxClients = 5000
-	}
 	ini := filepath.Join(opts.Dir, "pgbouncer.ini")
-	if err := os.WriteFile(ini, []byte(p.config(upstream, maxClients)), 0o644); err != nil {
+	if err := os.WriteFile(ini, []byte(p.config(upstream)), 0o644); err != nil {
 		return nil, fmt.Errorf("pgbouncer: %w", err)
 	}
 	args := []string{ini}
@@ -126,7 +120,7 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 
 // config is pgbouncer.ini: transaction mode with the pool size asked for and no reserve, so that
 // the server never sees more than PoolSize connections from it.
-func (p *Process) config(upstream *pgx.ConnConfig, maxClients int) string {
+func (p *Process) config(upstream *pgx.ConnConfig) string {
 	target := []string{"host=" + upstream.Host, "port=" + strconv.Itoa(int(upstream.Port)),
 		"dbname=" + upstream.Database, "user=" + upstream.User}
 	if upstream.Password != "" {
@@ -144,7 +138,7 @@ func (p *Process) config(upstream *pgx.ConnConfig, maxClients int) string {
 		"default_pool_size = " + strconv.Itoa(p.poolSize),
 		"min_pool_size = 0",
 		"reserve_pool_size = 0",
-		"max_client_conn = " + strconv.Itoa(maxClients),
+		"max_client_conn = 5000", // the bench's thousand clients and more
 		// Transaction mode resets nothing between clients: the service must not rely on session state.
 		"server_reset_query =",
 		"server_check_delay = 0",
@@ -163,9 +157,6 @@ func (p *Process) URL() string {
 		RawQuery: "sslmode=disable&pgbouncer=true"}
 	return u.String()
 }
-
-// PoolSize is the most server connections this PgBouncer opens.
-func (p *Process) PoolSize() int { return p.poolSize }
 
 // Exited reports whether pgbouncer has stopped (a crash drops every client at once).
 func (p *Process) Exited() bool {

@@ -25,10 +25,6 @@ type Failures struct {
 // arbitrary ones (a client with that many addresses is not stopped by one per address anyway).
 const maxBlocked = 10000
 
-// DefaultFailuresPerMinute is the allowance of failed token checks per address and minute (and the
-// burst): far above what a client with a stale token sends, far below a flood.
-const DefaultFailuresPerMinute = 30
-
 // NewFailures returns a limiter of perMinute failures per address (bursts of as many).
 func NewFailures(limiter Limiter, perMinute int) *Failures {
 	return &Failures{limiter: limiter, limit: rules.Limit{PerMinute: perMinute, PerHour: perMinute * 60, Burst: perMinute},

@@ -1,10 +1,6 @@
 package ratelimit
 
-import (
-	"log/slog"
-
-	"github.com/eventmanager/eventmanager/internal/pglisten"
-)
+import "github.com/eventmanager/eventmanager/internal/pglisten"
 
 // Channel is the NOTIFY channel of migration 00005's triggers; the payload is the tenant id of the
 // changed row, "" for a global row.
@@ -14,13 +10,4 @@ const Channel = "rate_limit_configs"
 // whenever notifications may have been missed (the connection was lost, or was just opened).
 func Listen(l *pglisten.Listener, cache *Cache) {
 	l.Handle(Channel, pglisten.Handler{Notify: cache.Invalidate, Resync: cache.Flush})
-}
-
-// NewListener returns a listener of its own that invalidates cache. connString must reach
-// PostgreSQL directly (DIRECT_DATABASE_URL when DATABASE_URL goes through PgBouncer). serve shares
-// one listener between its consumers (see Listen).
-func NewListener(connString string, cache *Cache, log *slog.Logger) *pglisten.Listener {
-	l := pglisten.New(connString, log)
-	Listen(l, cache)
-	return l
 }

@@ -116,7 +116,7 @@ func (s *Store) CreateAudienceLink(ctx context.Context, tenantID string, a Actor
 		if err := tx.QueryRow(`INSERT INTO audience_links (tenant_id, category_id, contest_id, secret_hash, created_by)
 			VALUES ($1, $2, $3, $4, $5) RETURNING `+audienceLinkColumns,
 			tenantID, nullString(sc.CategoryID), nullString(sc.ContestID), hash, nullString(a.UserID)).Scan(audienceLinkDest(&l)...); err != nil {
-			return parentMissing(err)
+			return err
 		}
 		return audit(tx, tenantID, a, "audience_link.create", "audience_link", l.ID,
 			map[string]any{"category_id": l.CategoryID, "contest_id": l.ContestID})

@@ -185,7 +185,7 @@ func (s *Store) ExchangeSignInLink(ctx context.Context, secret string, a Actor, 
 		err := tx.QueryRow(`UPDATE sign_in_links SET used_at = now()
 			WHERE secret_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()
 			RETURNING id, tenant_id, judge_id`, hash).Scan(&linkID, &tenantID, &judgeID)
-		if errors.Is(err, db.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, pgx.ErrNoRows) {
 			refused = true
 			return auditRefusedLink(tx, hash, a)
 		}
@@ -200,7 +200,7 @@ func (s *Store) ExchangeSignInLink(ctx context.Context, secret string, a Actor, 
 			JOIN tenants t ON t.id = jj.tenant_id
 			JOIN `+userFrom+` ON u.tenant_id = jj.tenant_id AND u.id = jj.user_id
 			WHERE jj.tenant_id = $1 AND jj.id = $2 AND u.active AND t.active`, tenantID, judgeID), u)
-		if errors.Is(err, db.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrSignInLinkInvalid // rolled back: the link stays unused
 		}
 		if err != nil {
@@ -233,7 +233,7 @@ func auditRefusedLink(tx *db.Tx, hash []byte, a Actor) error {
 	)
 	err := tx.QueryRow(`SELECT id, tenant_id, judge_id, used_at IS NOT NULL, revoked_at IS NOT NULL
 		FROM sign_in_links WHERE secret_hash = $1`, hash).Scan(&linkID, &tenantID, &judgeID, &used, &revoked)
-	if errors.Is(err, db.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
